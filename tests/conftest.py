@@ -12,3 +12,5 @@ import tempfile
 os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-provider-encord-tests-")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = os.path.join(os.path.dirname(__file__), "..", "example_dags")
+
+pytest_plugins = ["airflow_provider_encord.testing.pytest_plugin"]

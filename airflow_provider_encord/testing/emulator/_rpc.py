@@ -1,0 +1,428 @@
+"""RPC routes (``POST /public`` and ``POST /public/user``), keyed by query type and method."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+from airflow_provider_encord.testing.emulator._labels import ontology_editor, row_labels, row_metadata
+from airflow_provider_encord.testing.emulator._seed import add_item, workflow_stages
+from airflow_provider_encord.testing.emulator._server import Context, RpcError
+from airflow_provider_encord.testing.emulator._store import (
+    LabelRow,
+    Project,
+    Store,
+    like,
+    now,
+    parse_time,
+    stable_uuid,
+)
+from airflow_provider_encord.testing.emulator._v2 import router
+
+rpc = router.rpc_route
+OWNER_ROLES = (0, 4)  # ADMIN, TEAM_MANAGER may add users
+
+
+def _project(ctx: Context, resource_type: str | None, resource_id: str | None) -> Project:
+    if resource_type != "project" or not resource_id:
+        raise RpcError("INVALID_ARGUMENTS_ERROR", "This call needs a project resource")
+    project = ctx.store.projects.get(resource_id)
+    if project is None:
+        raise RpcError("RESOURCE_NOT_FOUND_ERROR", f"Project {resource_id} not found", status=404)
+    return project
+
+
+# -- projects --------------------------------------------------------------------------------------------
+def add_rows_for_data(store: Store, project: Project, data_hashes: list[str]) -> None:
+    """Unlabelled rows (first stage) for data units the project does not have yet."""
+    first_stage = project.stages[0].uuid if project.stages else None
+    for data_hash in data_hashes:
+        if project.rows.get(data_hash) is not None:
+            continue
+        created = now()
+        project.rows.add(
+            LabelRow(
+                data_hash=data_hash,
+                label_hash=None,
+                task_uuid=stable_uuid("task", project.project_hash, data_hash),
+                created_at=created,
+                last_edited_at=created,
+                stage_uuid=first_stage,
+            )
+        )
+
+
+@rpc("project", "POST")
+def create_project(ctx: Context, *, payload: Any, user_path: bool, **_: Any) -> str:
+    payload = payload or {}
+    if not user_path:
+        raise RpcError("METHOD_NOT_ALLOWED_ERROR", status=405)
+    title = payload.get("title")
+    if not title:
+        raise RpcError("INVALID_ARGUMENTS_ERROR", "A project needs a title")
+    dataset_hashes = list(payload.get("dataset_hashes") or [])
+    missing = [h for h in dataset_hashes if h not in ctx.store.datasets]
+    if missing:
+        raise RpcError("RESOURCE_NOT_FOUND_ERROR", f"Datasets not found: {missing}", status=404)
+    created = now()
+    ontology_hash = payload.get("ontology_hash")
+    if ontology_hash and ontology_hash not in ctx.store.ontologies:
+        raise RpcError("RESOURCE_NOT_FOUND_ERROR", f"Ontology {ontology_hash} not found", status=404)
+    if not ontology_hash:
+        ontology_hash = stable_uuid("ontology", title, created.isoformat())
+        ctx.store.ontologies[ontology_hash] = {
+            "ontology_hash": ontology_hash,
+            "title": f"{title} ontology",
+            "description": "",
+            "editor": ontology_editor(title, [], []),
+            "created_at": created,
+            "last_edited_at": created,
+        }
+    project_hash = stable_uuid("project", title, created.isoformat())
+    project = Project(
+        project_hash=project_hash,
+        title=title,
+        description=payload.get("description") or "",
+        ontology_hash=ontology_hash,
+        dataset_hashes=dataset_hashes,
+        created_at=created,
+        last_edited_at=created,
+        creator_email=ctx.user.email,
+        status="notStarted",
+        stages=workflow_stages(project_hash),
+        users={ctx.user.email: 0},
+    )
+    for dataset_hash in dataset_hashes:
+        add_rows_for_data(ctx.store, project, ctx.store.datasets[dataset_hash]["data_hashes"])
+    ctx.store.projects[project_hash] = project
+    return project_hash
+
+
+@rpc("projectusers", "POST")
+def add_project_users(ctx: Context, *, resource_type: Any, resource_id: Any, payload: Any, **_: Any) -> list:
+    project = _project(ctx, resource_type, resource_id)
+    payload = payload or {}
+    if project.users.get(ctx.user.email) not in OWNER_ROLES:
+        raise RpcError("AUTHORISATION_ERROR", status=403)
+    role = payload.get("user_role")
+    if not isinstance(role, int) or not 0 <= role <= 5:
+        raise RpcError("INVALID_ARGUMENTS_ERROR", f"Unknown user role {role!r}")
+    added = []
+    for email in payload.get("user_emails") or []:
+        # A user already on the project keeps the role it has.
+        project.users.setdefault(email, role)
+        added.append(
+            {"user_email": email, "user_role": project.users[email], "project_hash": project.project_hash}
+        )
+    return added
+
+
+# -- label rows ------------------------------------------------------------------------------------------
+def _row_matches(store: Store, project: Project, row: LabelRow, payload: dict[str, Any]) -> bool:
+    if payload.get("label_hashes") is not None and row.label_hash not in payload["label_hashes"]:
+        return False
+    if payload.get("data_hashes") is not None and row.data_hash not in payload["data_hashes"]:
+        return False
+    if not payload.get("include_uninitialised_labels") and row.label_hash is None:
+        return False
+    statuses = payload.get("label_statuses")
+    if statuses is not None and row.annotation_task_status not in statuses:
+        return False
+    edited_after = parse_time(payload.get("edited_after"))
+    edited_before = parse_time(payload.get("edited_before"))
+    if edited_after and row.last_edited_at < edited_after:
+        return False
+    if edited_before and row.last_edited_at > edited_before:
+        return False
+    for key, kind in (("workflow_graph_node_title_eq", "eq"), ("workflow_graph_node_title_like", "like")):
+        if payload.get(key) is not None:
+            stage = project.stage(row.stage_uuid or "")
+            title = stage.title if stage else ""
+            if (kind == "eq" and title != payload[key]) or (kind == "like" and not like(payload[key], title)):
+                return False
+    if payload.get("data_title_eq") is not None or payload.get("data_title_like") is not None:
+        title = (store.data_unit(row.data_hash) or {}).get("title", "")
+        if payload.get("data_title_eq") is not None and title != payload["data_title_eq"]:
+            return False
+        if payload.get("data_title_like") is not None and not like(payload["data_title_like"], title):
+            return False
+    return True
+
+
+@rpc("labelrowmetadata", "GET")
+def list_label_rows(ctx: Context, *, resource_type: Any, resource_id: Any, payload: Any, **_: Any) -> list:
+    project = _project(ctx, resource_type, resource_id)
+    payload = payload or {}
+    if payload.get("data_hashes") is not None:
+        rows = (project.rows.get(h) for h in payload["data_hashes"])
+        candidates = [r for r in rows if r is not None]
+    else:
+        candidates = project.rows
+    return [
+        row_metadata(ctx.store, project, row)
+        for row in candidates
+        if _row_matches(ctx.store, project, row, payload)
+    ]
+
+
+LABEL_ROW_LIMIT = 1000
+
+
+@rpc("labelrow", "GET")
+def get_label_rows(ctx: Context, *, resource_type: Any, resource_id: Any, uid: Any, **_: Any) -> Any:
+    project = _project(ctx, resource_type, resource_id)
+    uids = uid if isinstance(uid, list) else [uid]
+    if len(uids) > LABEL_ROW_LIMIT:
+        raise RpcError("MULTI_LABEL_LIMIT_ERROR", {"maximum_labels_allowed": LABEL_ROW_LIMIT})
+    answers = []
+    for label_hash in uids:
+        row = project.rows.by_label_hash(str(label_hash))
+        if row is None:
+            raise RpcError("RESOURCE_NOT_FOUND_ERROR", f"Label row {label_hash} not found", status=404)
+        answers.append(row_labels(ctx.store, project, row))
+    return answers if isinstance(uid, list) else answers[0]
+
+
+@rpc("labelrow", "PUT")
+def create_label_rows(ctx: Context, *, resource_type: Any, resource_id: Any, uid: Any, **_: Any) -> Any:
+    """Creates label rows for unlabelled data units (what ``initialise_labels`` does for them)."""
+    project = _project(ctx, resource_type, resource_id)
+    uids = uid if isinstance(uid, list) else [uid]
+    ctx.store.label_row_writes.append((project.project_hash, "PUT", list(uids)))
+    answers = []
+    for data_hash in uids:
+        row = project.rows.materialise(str(data_hash))
+        if row is None:
+            raise RpcError(
+                "RESOURCE_NOT_FOUND_ERROR", f"Data unit {data_hash} not in the project", status=404
+            )
+        if row.label_hash is None:
+            row.label_hash = stable_uuid("label", project.project_hash, data_hash)
+            row.created_at = row.last_edited_at = now()
+            row.labels = {}
+            project.rows.reindex(row)
+        answers.append(row_labels(ctx.store, project, row))
+    return answers if isinstance(uid, list) else answers[0]
+
+
+@rpc("labelrow", "POST")
+def save_label_row(
+    ctx: Context, *, resource_type: Any, resource_id: Any, uid: Any, payload: Any, **_: Any
+) -> bool:
+    """Saves a label row written in Encord's label JSON."""
+    project = _project(ctx, resource_type, resource_id)
+    ctx.store.label_row_writes.append((project.project_hash, "POST", uid))
+    row = project.rows.by_label_hash(str(uid))
+    if row is None or not isinstance(payload, dict):
+        raise RpcError("RESOURCE_NOT_FOUND_ERROR", f"Label row {uid} not found", status=404)
+    row = project.rows.materialise(row.data_hash) or row
+    unit = next(iter((payload.get("data_units") or {}).values()), {})
+    labels = unit.get("labels") or {}
+    row.labels = {
+        "objects": labels.get("objects", []),
+        "classifications": labels.get("classifications", []),
+        "object_answers": payload.get("object_answers") or {},
+        "classification_answers": payload.get("classification_answers") or {},
+    }
+    row.last_edited_at = now()
+    if row.label_status == "NOT_LABELLED":
+        row.label_status = "LABEL_IN_PROGRESS"
+    return True
+
+
+# -- datasets --------------------------------------------------------------------------------------------
+def _dataset(ctx: Context, resource_type: Any, resource_id: Any) -> dict[str, Any]:
+    if resource_type != "dataset" or not resource_id:
+        raise RpcError("INVALID_ARGUMENTS_ERROR", "This call needs a dataset resource")
+    dataset = ctx.store.datasets.get(resource_id)
+    if dataset is None:
+        raise RpcError("RESOURCE_NOT_FOUND_ERROR", f"Dataset {resource_id} not found", status=404)
+    return dataset
+
+
+@rpc("dataset", "GET")
+def get_dataset(ctx: Context, *, resource_type: Any, resource_id: Any, payload: Any, **_: Any) -> dict:
+    dataset = _dataset(ctx, resource_type, resource_id)
+    settings = (payload or {}).get("dataset_access_settings") or {}
+    rows = []
+    if settings.get("fetch_rows", True):
+        for data_hash in dataset["data_hashes"]:
+            unit = ctx.store.data_unit(data_hash) or {}
+            rows.append(
+                {
+                    "data_hash": data_hash,
+                    "data_title": unit.get("title"),
+                    "data_type": "IMAGE" if unit.get("data_type") == "image" else "VIDEO",
+                    "created_at": unit.get("created_at").strftime("%Y-%m-%d %H:%M:%S"),
+                    "last_edited_at": unit.get("created_at").strftime("%Y-%m-%d %H:%M:%S"),
+                    "width": unit.get("width"),
+                    "height": unit.get("height"),
+                    "file_link": unit.get("url"),
+                    "file_size": 1024,
+                    "file_type": unit.get("file_type"),
+                    "storage_location": "AWS_S3",
+                    "client_metadata": {},
+                    "frames_per_second": None,
+                    "duration": None,
+                    "images_data": None,
+                    "signed_url": None,
+                    "is_optimised_image_group": None,
+                    "backing_item_uuid": unit.get("backing_item_uuid"),
+                }
+            )
+    return {
+        "dataset_hash": dataset["dataset_hash"],
+        "title": dataset["title"],
+        "description": dataset["description"],
+        "dataset_type": "CORD_STORAGE",
+        "backing_folder_uuid": dataset["backing_folder_uuid"],
+        "data_rows": rows,
+    }
+
+
+# -- uploads ---------------------------------------------------------------------------------------------
+UPLOAD_KINDS = {
+    "images": ("image", "image/jpeg"),
+    "videos": ("video", "video/mp4"),
+    "image_groups": ("imageGroup", None),
+    "dicom_series": ("dicomSeries", None),
+    "audio": ("audio", "audio/mpeg"),
+    "text": ("plainText", "text/plain"),
+    "pdf": ("pdf", "application/pdf"),
+    "nifti": ("nifti", None),
+}
+URL_SCHEMES = ("s3://", "gs://", "https://", "http://", "azure://")
+
+
+@rpc("datasetdatalongpolling", "POST")
+def start_upload(ctx: Context, *, resource_type: Any, resource_id: Any, payload: Any, **_: Any) -> dict:
+    dataset = _dataset(ctx, resource_type, resource_id)
+    payload = payload or {}
+    integration = str(payload.get("integrationId") or "")
+    if integration not in ctx.store.integrations:
+        raise RpcError("RESOURCE_NOT_FOUND_ERROR", f"Integration {integration} not found", status=404)
+    folder = payload.get("folderUuid") or dataset["backing_folder_uuid"]
+    if folder and folder not in ctx.store.folders:
+        raise RpcError("RESOURCE_NOT_FOUND_ERROR", f"Folder {folder} not found", status=404)
+    files = payload.get("files")
+    if not isinstance(files, dict):
+        raise RpcError("INVALID_ARGUMENTS_ERROR", "files must be an object of registration lists")
+    units = []
+    for kind, (item_type, mime) in UPLOAD_KINDS.items():
+        for entry in files.get(kind) or []:
+            url = entry.get("objectUrl") or next(iter(entry.get("imageUrls") or []), None) or ""
+            units.append({"kind": kind, "item_type": item_type, "mime": mime, "entry": entry, "url": url})
+    if not units:
+        raise RpcError("INVALID_ARGUMENTS_ERROR", "No files to register")
+    process_hash = stable_uuid("upload", resource_id, now().isoformat(), len(ctx.store.upload_jobs))
+    ctx.store.upload_jobs[process_hash] = {
+        "process_hash": process_hash,
+        "dataset_hash": dataset["dataset_hash"],
+        "integration": integration,
+        "folder": folder,
+        "units": units,
+        "ignore_errors": bool(payload.get("ignoreErrors")),
+        "skip_duplicates": bool(files.get("skip_duplicate_urls")),
+        "polls_left": ctx.upload_polls,
+        "polls": 0,
+        "result": None,
+    }
+    return {"process_hash": process_hash}
+
+
+def _finish_upload(ctx: Context, job: dict[str, Any]) -> dict[str, Any]:
+    store = ctx.store
+    dataset = store.datasets[job["dataset_hash"]]
+    known_urls = {(store.data_unit(h) or {}).get("url") for h in dataset["data_hashes"]}
+    done, errors, unit_errors = [], [], []
+    for unit in job["units"]:
+        url = unit["url"]
+        if not url.startswith(URL_SCHEMES):
+            message = f"Invalid object URL {url!r}: expected one of {', '.join(URL_SCHEMES)}"
+            errors.append(message)
+            unit_errors.append(
+                {
+                    "objectUrls": [url],
+                    "error": message,
+                    "subtaskUuid": stable_uuid("subtask", job["process_hash"], url),
+                    "actionDescription": "Registering the file",
+                }
+            )
+            continue
+        if job["skip_duplicates"] and url in known_urls:
+            continue
+        title = unit["entry"].get("title") or posixpath.basename(url.rstrip("/")) or url
+        data_hash = stable_uuid("data", dataset["dataset_hash"], url, job["process_hash"])
+        item = add_item(
+            store,
+            job["folder"] or dataset["backing_folder_uuid"] or "",
+            title,
+            unit["item_type"],
+            now(),
+            uuid=stable_uuid("item", job["process_hash"], url),
+            url=url,
+            mime_type=unit["mime"],
+            integration_hash=job["integration"],
+            backed_data_units_count=1,
+            client_metadata=_metadata_text(unit["entry"].get("clientMetadata")),
+        )
+        store.data[data_hash] = {
+            "data_hash": data_hash,
+            "title": title,
+            "dataset_hash": dataset["dataset_hash"],
+            "data_type": unit["item_type"],
+            "file_type": unit["mime"],
+            "url": url,
+            "width": None,
+            "height": None,
+            "backing_item_uuid": item["uuid"],
+            "created_at": now(),
+        }
+        dataset["data_hashes"].append(data_hash)
+        known_urls.add(url)
+        done.append({"data_hash": data_hash, "title": title, "backing_item_uuid": item["uuid"]})
+    new_hashes = [d["data_hash"] for d in done]
+    for project in store.projects.values():
+        if dataset["dataset_hash"] in project.dataset_hashes:
+            add_rows_for_data(store, project, new_hashes)
+    failed = bool(errors) and not job["ignore_errors"]
+    return {
+        "status": "ERROR" if failed else "DONE",
+        "data_hashes_with_titles": done,
+        "errors": errors,
+        "data_unit_errors": unit_errors,
+        "units_pending_count": 0,
+        "units_done_count": len(done),
+        "units_error_count": len(errors),
+        "units_cancelled_count": 0,
+    }
+
+
+def _metadata_text(value: Any) -> str:
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value or {})
+
+
+@rpc("datasetdatalongpolling", "GET")
+def upload_result(ctx: Context, *, resource_type: Any, resource_id: Any, payload: Any, **_: Any) -> dict:
+    _dataset(ctx, resource_type, resource_id)
+    job = ctx.store.upload_jobs.get(str((payload or {}).get("process_hash")))
+    if job is None or job["dataset_hash"] != resource_id:
+        raise RpcError("RESOURCE_NOT_FOUND_ERROR", "Upload job not found", status=404)
+    job["polls"] += 1
+    if job["result"] is None:
+        if job["polls_left"] > 0:
+            job["polls_left"] -= 1
+            return {
+                "status": "PENDING",
+                "data_hashes_with_titles": [],
+                "errors": [],
+                "data_unit_errors": [],
+                "units_pending_count": len(job["units"]),
+                "units_done_count": 0,
+                "units_error_count": 0,
+                "units_cancelled_count": 0,
+            }
+        job["result"] = _finish_upload(ctx, job)
+    return job["result"]
