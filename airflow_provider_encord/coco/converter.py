@@ -1,0 +1,574 @@
+"""Pure conversion of Encord label rows (their JSON) into COCO images, annotations and categories.
+
+Nothing here talks to a server or imports the Encord SDK: a :class:`CocoConverter` is built from the
+ontology's dictionary (``project.ontology_structure.to_dict()``) and turns one label row dictionary at a time
+(the JSON the ``labelrow`` call returns, or ``LabelRowV2.to_encord_dict()``) into COCO dictionaries. It
+numbers images and annotations from 1 across all rows it is given. See the package docstring for the fields it
+writes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_encord.coco.masks import (
+    column_major_counts,
+    decode_counts,
+    encode_counts,
+    mask_extent,
+    rasterise_polygons,
+    row_intervals_from_row_major_counts,
+)
+
+#: Label row data types whose data units are single images (one COCO image per data unit).
+IMAGE_DATA_TYPES = frozenset({"image", "img_group"})
+#: Label row data types whose labels are keyed by frame (one COCO image per labelled frame).
+FRAME_DATA_TYPES = frozenset({"video", "dicom", "nifti"})
+
+#: Skeleton vertex visibility (Encord) -> COCO keypoint visibility flag.
+_VISIBILITY = {"visible": 2, "occluded": 1, "selfOccluded": 1, "self_occluded": 1, "invisible": 0}
+
+_DIGITS = 2  # pixel coordinates are rounded to 1/100 px
+
+
+@dataclass
+class ConversionStats:
+    """Counts collected while converting; ``as_dict`` gives the summary :func:`write_coco` returns."""
+
+    label_rows: int = 0
+    images: int = 0
+    annotations: int = 0
+    annotations_per_category: dict[str, int] = field(default_factory=dict)
+    skipped_unsupported_data: int = 0
+    skipped_unsupported_shapes: int = 0
+    skipped_unknown_objects: int = 0
+    skipped_invalid_geometry: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "label_rows": self.label_rows,
+            "images": self.images,
+            "annotations": self.annotations,
+            "annotations_per_category": dict(self.annotations_per_category),
+            "skipped_unsupported_data": self.skipped_unsupported_data,
+            "skipped_unsupported_shapes": self.skipped_unsupported_shapes,
+            "skipped_unknown_objects": self.skipped_unknown_objects,
+            "skipped_invalid_geometry": self.skipped_invalid_geometry,
+        }
+
+
+@dataclass(frozen=True)
+class _Category:
+    id: int
+    name: str
+    feature_hash: str
+    shape: str
+    keypoint_hashes: tuple[str, ...] = ()  # skeleton vertices, in template order
+    keypoint_names: tuple[str, ...] = ()
+
+
+def build_categories(ontology: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """COCO categories for the objects of an ontology, with stable ids from 1.
+
+    Ids are Encord's own object ids (the ``id`` of each ontology object, a small integer that Encord
+    never reuses) when they are all positive integers and distinct; otherwise objects are numbered from 1 in
+    ontology order. Either way the same ontology always gives the same ids.
+
+    :param ontology: the ontology structure as a dictionary (``objects``, ``classifications``,
+        ``skeleton_templates``)
+    :return: the COCO ``categories`` list
+    """
+    return CocoConverter(ontology).categories
+
+
+def _categories(ontology: Mapping[str, Any]) -> list[_Category]:
+    objects = list(ontology.get("objects") or [])
+    ids: list[int] = []
+    for obj in objects:
+        raw = str(obj.get("id", ""))
+        ids.append(int(raw) if raw.isdigit() else 0)
+    if not objects or min(ids) < 1 or len(set(ids)) != len(ids):
+        ids = list(range(1, len(objects) + 1))
+    templates = _skeleton_templates(ontology)
+    categories = []
+    for category_id, obj in zip(ids, objects, strict=False):
+        feature_hash = obj.get("featureNodeHash") or obj.get("feature_node_hash") or ""
+        shape = obj.get("shape", "")
+        hashes: tuple[str, ...] = ()
+        names: tuple[str, ...] = ()
+        if shape == "skeleton" and feature_hash in templates:
+            vertices = templates[feature_hash]
+            hashes = tuple(vertex[0] for vertex in vertices)
+            names = tuple(vertex[1] for vertex in vertices)
+        elif shape == "point":
+            names = (obj.get("name", ""),)
+        categories.append(
+            _Category(
+                id=category_id,
+                name=obj.get("name", ""),
+                feature_hash=feature_hash,
+                shape=shape,
+                keypoint_hashes=hashes,
+                keypoint_names=names,
+            )
+        )
+    return categories
+
+
+def _skeleton_templates(ontology: Mapping[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    """Skeleton object feature hash -> its vertices ``(feature hash, name)`` in template order."""
+    result: dict[str, list[tuple[str, str]]] = {}
+    for entry in ontology.get("skeleton_templates") or []:
+        template = entry.get("template", entry)
+        owner = template.get("feature_node_hash") or template.get("featureNodeHash")
+        vertices = template.get("skeleton") or {}
+        ordered = sorted(vertices.items(), key=lambda item: int(item[0]) if str(item[0]).isdigit() else 0)
+        if owner:
+            result[owner] = [
+                (vertex.get("featureHash") or vertex.get("feature_hash") or "", vertex.get("name", ""))
+                for _, vertex in ordered
+            ]
+    return result
+
+
+def _skeleton_edges(ontology: Mapping[str, Any]) -> dict[str, list[list[int]]]:
+    result: dict[str, list[list[int]]] = {}
+    for entry in ontology.get("skeleton_templates") or []:
+        template = entry.get("template", entry)
+        owner = template.get("feature_node_hash") or template.get("featureNodeHash")
+        edges = template.get("skeleton_edges") or template.get("skeletonEdges") or {}
+        if owner:
+            result[owner] = sorted(
+                [int(start) + 1, int(end) + 1] for start, ends in edges.items() for end in ends
+            )
+    return result
+
+
+def _category_dict(category: _Category, edges: Sequence[Sequence[int]] | None) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "id": category.id,
+        "name": category.name,
+        "supercategory": category.shape,
+        "encord_feature_hash": category.feature_hash,
+        "encord_shape": category.shape,
+    }
+    if category.keypoint_names:
+        result["keypoints"] = list(category.keypoint_names)
+        result["skeleton"] = [list(edge) for edge in edges or []]
+    return result
+
+
+def _round(value: float) -> float:
+    return round(value, _DIGITS)
+
+
+def _point_list(raw: Any) -> list[Mapping[str, Any]]:
+    """Points of a polygon/polyline, given as ``{"0": {x, y}, ...}`` or as a list."""
+    if isinstance(raw, Mapping):
+        return [raw[key] for key in sorted(raw, key=lambda k: int(k) if str(k).isdigit() else 0)]
+    if isinstance(raw, list):
+        return list(raw)
+    return []
+
+
+def _ring_area(ring: Sequence[tuple[float, float]]) -> float:
+    total = 0.0
+    x_prev, y_prev = ring[-1]
+    for x, y in ring:
+        total += x_prev * y - x * y_prev
+        x_prev, y_prev = x, y
+    return abs(total) / 2.0
+
+
+def _bbox_of(points: Iterable[tuple[float, float]]) -> list[float]:
+    xs, ys = zip(*points, strict=False)
+    x0, y0 = min(xs), min(ys)
+    return [_round(x0), _round(y0), _round(max(xs) - x0), _round(max(ys) - y0)]
+
+
+class CocoConverter:
+    """Turns Encord label rows into COCO dictionaries, numbering images and annotations from 1.
+
+    :param ontology: the ontology structure as a dictionary (``project.ontology_structure.to_dict()``)
+    :param object_classes: keep only objects of these classes (ontology object names or feature hashes);
+        ``None`` keeps all. Unknown names raise ``ValueError``.
+    """
+
+    def __init__(self, ontology: Mapping[str, Any], object_classes: Iterable[str] | None = None) -> None:
+        categories = _categories(ontology)
+        edges = _skeleton_edges(ontology)
+        if object_classes is not None:
+            wanted = {str(name) for name in object_classes}
+            known = {c.name for c in categories} | {c.feature_hash for c in categories}
+            unknown = sorted(wanted - known)
+            if unknown:
+                raise ValueError(
+                    f"object_classes={sorted(wanted)!r} names {unknown!r}, which the ontology does not have. "
+                    "Use object names or feature hashes from the ontology: "
+                    f"{sorted(c.name for c in categories)!r}."
+                )
+            categories = [c for c in categories if c.name in wanted or c.feature_hash in wanted]
+        self._by_feature_hash = {c.feature_hash: c for c in categories}
+        self.categories = [_category_dict(c, edges.get(c.feature_hash)) for c in categories]
+        self.stats = ConversionStats()
+        self._next_image_id = 1
+        self._next_annotation_id = 1
+        self._empty_masks: dict[tuple[int, int], str] = {}
+
+    @property
+    def feature_hashes(self) -> set[str]:
+        """Feature hashes of the object classes this converter keeps."""
+        return set(self._by_feature_hash)
+
+    def convert_label_row(self, row: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Convert one label row.
+
+        :param row: the label row dictionary (``data_units``, ``object_answers``, ...)
+        :return: the COCO images and annotations of this row
+        """
+        data_type = str(row.get("data_type", "")).lower()
+        if data_type not in IMAGE_DATA_TYPES and data_type not in FRAME_DATA_TYPES:
+            self.stats.skipped_unsupported_data += 1
+            return [], []
+        self.stats.label_rows += 1
+        object_answers = row.get("object_answers") or {}
+        frame_classifications, global_classifications = self._classifications(row)
+        images: list[dict[str, Any]] = []
+        annotations: list[dict[str, Any]] = []
+        units = sorted(
+            (row.get("data_units") or {}).values(),
+            key=lambda unit: int(unit.get("data_sequence") or 0),
+        )
+        for unit in units:
+            width = int(unit.get("width") or 0)
+            height = int(unit.get("height") or 0)
+            labels = unit.get("labels") or {}
+            if data_type in IMAGE_DATA_TYPES:
+                frame = int(unit.get("data_sequence") or 0)
+                frames = [(frame, labels, str(unit.get("data_title") or unit.get("data_hash")))]
+            else:
+                frame_numbers = {int(key) for key in labels if str(key).isdigit()} | set(
+                    frame_classifications
+                )
+                title = str(unit.get("data_title") or unit.get("data_hash"))
+                frames = [
+                    (frame, labels.get(str(frame)) or {}, f"{title}/{frame:06d}.jpg")
+                    for frame in sorted(frame_numbers)
+                ]
+            for frame, frame_labels, file_name in frames:
+                image = self._image(row, unit, frame, file_name, width, height)
+                classifications = frame_classifications.get(frame, []) + global_classifications
+                classifications += self._inline_classifications(
+                    frame_labels, row, frame_classifications, frame
+                )
+                if classifications:
+                    image["encord_classifications"] = classifications
+                images.append(image)
+                for obj in frame_labels.get("objects") or []:
+                    annotation = self._annotation(obj, image, object_answers)
+                    if annotation is not None:
+                        annotations.append(annotation)
+        return images, annotations
+
+    # -- images and classifications ------------------------------------------------------------------------
+
+    def _image(
+        self,
+        row: Mapping[str, Any],
+        unit: Mapping[str, Any],
+        frame: int,
+        file_name: str,
+        width: int,
+        height: int,
+    ) -> dict[str, Any]:
+        image: dict[str, Any] = {
+            "id": self._next_image_id,
+            "file_name": file_name,
+            "width": width,
+            "height": height,
+            "encord_label_hash": row.get("label_hash"),
+            "encord_data_hash": unit.get("data_hash"),
+            "encord_frame": frame,
+        }
+        link = unit.get("data_link")
+        if isinstance(link, str) and "://" in link:
+            image["coco_url"] = link
+        self._next_image_id += 1
+        self.stats.images += 1
+        return image
+
+    @staticmethod
+    def _classification_entry(answer: Mapping[str, Any]) -> dict[str, Any]:
+        attributes = answer.get("classifications") or []
+        return {
+            "classification_hash": answer.get("classificationHash"),
+            "feature_hash": answer.get("featureHash"),
+            "name": attributes[0].get("name") if attributes else None,
+            "answers": [_answer_entry(attribute) for attribute in attributes],
+        }
+
+    def _classifications(
+        self, row: Mapping[str, Any]
+    ) -> tuple[dict[int, list[dict[str, Any]]], list[dict[str, Any]]]:
+        """Frame -> classifications placed on that frame, and the classifications of the whole row."""
+        by_frame: dict[int, list[dict[str, Any]]] = {}
+        whole_row: list[dict[str, Any]] = []
+        placed_inline = {
+            classification.get("classificationHash")
+            for unit in (row.get("data_units") or {}).values()
+            for classification in _inline(unit.get("labels") or {})
+        }
+        for answer in (row.get("classification_answers") or {}).values():
+            entry = self._classification_entry(answer)
+            ranges = answer.get("range")
+            if ranges:
+                for first, last in ranges:
+                    for frame in range(int(first), int(last) + 1):
+                        by_frame.setdefault(frame, []).append(entry)
+            elif answer.get("classificationHash") not in placed_inline:
+                whole_row.append({**entry, "global": True})
+        return by_frame, whole_row
+
+    def _inline_classifications(
+        self,
+        frame_labels: Mapping[str, Any],
+        row: Mapping[str, Any],
+        frame_classifications: Mapping[int, list[dict[str, Any]]],
+        frame: int,
+    ) -> list[dict[str, Any]]:
+        """Classifications listed in a frame's labels (older label rows) and not placed there by a range."""
+        placed = {entry["classification_hash"] for entry in frame_classifications.get(frame, [])}
+        answers = row.get("classification_answers") or {}
+        result = []
+        for classification in frame_labels.get("classifications") or []:
+            classification_hash = classification.get("classificationHash")
+            if classification_hash in placed:
+                continue
+            answer = answers.get(classification_hash) or {
+                "classificationHash": classification_hash,
+                "featureHash": classification.get("featureHash"),
+            }
+            result.append(self._classification_entry(answer))
+        return result
+
+    # -- annotations -----------------------------------------------------------------------------------------
+
+    def _annotation(
+        self, obj: Mapping[str, Any], image: Mapping[str, Any], object_answers: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        category = self._by_feature_hash.get(obj.get("featureHash", ""))
+        if category is None:
+            self.stats.skipped_unknown_objects += 1
+            return None
+        width, height = image["width"], image["height"]
+        shape = obj.get("shape") or category.shape
+        converter = _SHAPES.get(shape)
+        if converter is None:
+            self.stats.skipped_unsupported_shapes += 1
+            return None
+        try:
+            geometry = converter(self, obj, category, width, height)
+        except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError):
+            geometry = None
+        if geometry is None:
+            self.stats.skipped_invalid_geometry += 1
+            return None
+        object_hash = obj.get("objectHash")
+        annotation: dict[str, Any] = {
+            "id": self._next_annotation_id,
+            "image_id": image["id"],
+            "category_id": category.id,
+            "iscrowd": 0,
+            **geometry,
+            "encord_object_hash": object_hash,
+            "encord_feature_hash": category.feature_hash,
+        }
+        attributes = (object_answers.get(object_hash) or {}).get("classifications") if object_hash else None
+        if attributes:
+            annotation["encord_attributes"] = [_answer_entry(attribute) for attribute in attributes]
+        self._next_annotation_id += 1
+        self.stats.annotations += 1
+        per_category = self.stats.annotations_per_category
+        per_category[category.name] = per_category.get(category.name, 0) + 1
+        return annotation
+
+    def _empty_mask(self, width: int, height: int) -> dict[str, Any]:
+        """An all-background RLE: the segmentation of shapes without area, valid for every COCO tool."""
+        key = (height, width)
+        counts = self._empty_masks.get(key)
+        if counts is None:
+            counts = self._empty_masks[key] = encode_counts([height * width])
+        return {"size": [height, width], "counts": counts}
+
+    def _bounding_box(self, obj, category, width, height):
+        box = obj["boundingBox"]
+        x, y, w, h = box["x"] * width, box["y"] * height, box["w"] * width, box["h"] * height
+        x0, y0, x1, y1 = _round(x), _round(y), _round(x + w), _round(y + h)
+        return {
+            "bbox": [x0, y0, _round(w), _round(h)],
+            "area": _round(w * h),
+            "segmentation": [[x0, y0, x1, y0, x1, y1, x0, y1]],
+        }
+
+    def _rotatable_box(self, obj, category, width, height):
+        box = obj["rotatableBoundingBox"]
+        x, y, w, h = box["x"] * width, box["y"] * height, box["w"] * width, box["h"] * height
+        theta = float(box.get("theta") or 0.0)
+        corners = rotated_box_corners(x, y, w, h, theta)
+        return {
+            "bbox": [_round(x), _round(y), _round(w), _round(h)],
+            "area": _round(w * h),
+            "segmentation": [[_round(value) for corner in corners for value in corner]],
+            "encord_rotation": theta,
+        }
+
+    def _polygon(self, obj, category, width, height):
+        raw_polygons = obj.get("polygons")
+        if raw_polygons:
+            polygons = [
+                [
+                    [(ring[i] * width, ring[i + 1] * height) for i in range(0, len(ring) - 1, 2)]
+                    for ring in polygon
+                ]
+                for polygon in raw_polygons
+            ]
+        else:
+            polygons = [[[(p["x"] * width, p["y"] * height) for p in _point_list(obj.get("polygon"))]]]
+        polygons = [[ring for ring in rings if len(ring) >= 3] for rings in polygons]
+        polygons = [rings for rings in polygons if rings]
+        if not polygons:
+            return None
+        area = sum(_ring_area(rings[0]) - sum(_ring_area(hole) for hole in rings[1:]) for rings in polygons)
+        result: dict[str, Any] = {
+            "bbox": _bbox_of(point for rings in polygons for point in rings[0]),
+            "area": _round(area),
+        }
+        if any(len(rings) > 1 for rings in polygons):
+            mask = rasterise_polygons(polygons, height=height, width=width)
+            counts = column_major_counts(mask, height=height, width=width)
+            result["segmentation"] = {"size": [height, width], "counts": encode_counts(counts)}
+            result["encord_polygons"] = [
+                [[_round(value) for point in ring for value in point] for ring in rings] for rings in polygons
+            ]
+        else:
+            result["segmentation"] = [
+                [_round(value) for point in rings[0] for value in point] for rings in polygons
+            ]
+        return result
+
+    def _polyline(self, obj, category, width, height):
+        points = [(p["x"] * width, p["y"] * height) for p in _point_list(obj.get("polyline"))]
+        if len(points) < 2:
+            return None
+        return {
+            "bbox": _bbox_of(points),
+            "area": 0.0,
+            "segmentation": self._empty_mask(width, height),
+            "encord_polyline": [_round(value) for point in points for value in point],
+        }
+
+    def _point(self, obj, category, width, height):
+        point = _point_list(obj["point"])[0] if isinstance(obj["point"], list) else obj["point"]["0"]
+        x, y = _round(point["x"] * width), _round(point["y"] * height)
+        return {
+            "bbox": [x, y, 0.0, 0.0],
+            "area": 0.0,
+            "segmentation": self._empty_mask(width, height),
+            "keypoints": [x, y, 2],
+            "num_keypoints": 1,
+        }
+
+    def _skeleton(self, obj, category, width, height):
+        vertices = _point_list(obj.get("skeleton"))
+        if not vertices:
+            return None
+        order = {feature_hash: index for index, feature_hash in enumerate(category.keypoint_hashes)}
+        names = {name: index for index, name in enumerate(category.keypoint_names)}
+        size = len(category.keypoint_hashes) or len(vertices)
+        keypoints: list[float] = [0] * (3 * size)
+        for position, vertex in enumerate(vertices):
+            index = order.get(vertex.get("featureHash"), names.get(vertex.get("name"), position))
+            if index >= size:
+                continue
+            visibility = _VISIBILITY.get(str(vertex.get("visibility") or "visible"), 2)
+            if visibility:
+                keypoints[3 * index : 3 * index + 3] = [
+                    _round(vertex["x"] * width),
+                    _round(vertex["y"] * height),
+                    visibility,
+                ]
+        shown = [(keypoints[i], keypoints[i + 1]) for i in range(0, len(keypoints), 3) if keypoints[i + 2]]
+        bbox = _bbox_of(shown) if shown else [0.0, 0.0, 0.0, 0.0]
+        return {
+            "bbox": bbox,
+            "area": _round(bbox[2] * bbox[3]),
+            "segmentation": self._empty_mask(width, height),
+            "keypoints": keypoints,
+            "num_keypoints": len(shown),
+        }
+
+    def _bitmask(self, obj, category, width, height):
+        bitmask = obj["bitmask"]
+        mask_width = int(bitmask.get("width") or width)
+        rows = row_intervals_from_row_major_counts(
+            decode_counts(bitmask["rleString"]),
+            mask_width=mask_width,
+            top=int(bitmask.get("top") or 0),
+            left=int(bitmask.get("left") or 0),
+            image_width=width,
+            image_height=height,
+        )
+        area, bbox = mask_extent(rows)
+        counts = column_major_counts(rows, height=height, width=width)
+        return {
+            "bbox": bbox,
+            "area": area,
+            "segmentation": {"size": [height, width], "counts": encode_counts(counts)},
+            "iscrowd": 1,
+        }
+
+
+_SHAPES = {
+    "bounding_box": CocoConverter._bounding_box,
+    "rotatable_bounding_box": CocoConverter._rotatable_box,
+    "polygon": CocoConverter._polygon,
+    "polyline": CocoConverter._polyline,
+    "point": CocoConverter._point,
+    "skeleton": CocoConverter._skeleton,
+    "bitmask": CocoConverter._bitmask,
+}
+
+
+def rotated_box_corners(x: float, y: float, w: float, h: float, theta: float) -> list[tuple[float, float]]:
+    """Corners of a box ``x, y, w, h`` (pixels, before rotation) turned by ``theta`` degrees about its centre.
+
+    The angle is clockwise on screen (y pointing down), as Encord draws it. Corners come in the order
+    top-left, top-right, bottom-right, bottom-left of the unrotated box.
+    """
+    cx, cy = x + w / 2.0, y + h / 2.0
+    cos, sin = math.cos(math.radians(theta)), math.sin(math.radians(theta))
+    corners = []
+    for dx, dy in ((-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2)):
+        corners.append((cx + dx * cos - dy * sin, cy + dx * sin + dy * cos))
+    return corners
+
+
+def _inline(labels: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    """Classifications listed inside a data unit's labels, flat or keyed by frame."""
+    if "objects" in labels or "classifications" in labels:
+        yield from labels.get("classifications") or []
+        return
+    for frame_labels in labels.values():
+        if isinstance(frame_labels, Mapping):
+            yield from frame_labels.get("classifications") or []
+
+
+def _answer_entry(attribute: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "name": attribute.get("name"),
+        "feature_hash": attribute.get("featureHash"),
+        "answers": attribute.get("answers"),
+    }

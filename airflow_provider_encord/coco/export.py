@@ -1,0 +1,273 @@
+"""Fetch a project's label rows in bundles and write them as COCO, without creating or changing anything.
+
+The fetching uses two read-only calls of the Encord SDK's project client: one ``labelrowmetadata`` listing for
+the whole project (filtered on the server where the SDK allows it), then one ``labelrow`` read per bundle of
+label hashes. Rows that were never labelled (no label hash) are counted and skipped: initialising them through
+the SDK would create label rows on the server.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Any
+
+import orjson
+
+from airflow_provider_encord.coco.converter import CocoConverter
+from airflow_provider_encord.coco.writer import CocoStreamWriter
+
+if TYPE_CHECKING:
+    from encord.orm.label_row import LabelRowMetadata
+    from encord.project import Project
+
+#: The server reads at most this many label rows in one request.
+MAX_BUNDLE_SIZE = 1000
+
+
+def _status_names() -> tuple[list[str], list[str]]:
+    """Task statuses the server filters on, and label statuses (manual-QA projects) checked per row."""
+    from encord.orm.label_row import AnnotationTaskStatus, LabelStatus
+
+    server = [status.value for status in AnnotationTaskStatus]
+    per_row = [status.value for status in LabelStatus if not status.value.startswith("_")]
+    return server, per_row
+
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class _Filters:
+    """Validated export filters, split into what the server applies and what is checked per row."""
+
+    def __init__(
+        self,
+        *,
+        label_hashes: Iterable[str] | None,
+        label_statuses: Iterable[Any] | None,
+        workflow_stage: str | None,
+        edited_after: datetime.datetime | str | None,
+        bundle_size: int,
+    ) -> None:
+        if isinstance(bundle_size, bool) or not isinstance(bundle_size, int) or not bundle_size >= 1:
+            raise ValueError(
+                f"bundle_size={bundle_size!r} is not valid: pass an integer from 1 to {MAX_BUNDLE_SIZE}."
+            )
+        if bundle_size > MAX_BUNDLE_SIZE:
+            raise ValueError(
+                f"bundle_size={bundle_size!r} is above the server's limit: pass at most {MAX_BUNDLE_SIZE}."
+            )
+        self.bundle_size = bundle_size
+        if isinstance(label_hashes, str):
+            raise ValueError(
+                f"label_hashes={label_hashes!r} is a single string: pass a list of label hashes, "
+                f"e.g. [{label_hashes!r}]."
+            )
+        self.label_hashes = (
+            list(dict.fromkeys(str(h) for h in label_hashes)) if label_hashes is not None else None
+        )
+        self.server_statuses: list[str] | None = None
+        self.row_statuses: set[str] | None = None
+        if label_statuses is not None:
+            if isinstance(label_statuses, str):
+                label_statuses = [label_statuses]
+            names = [str(getattr(status, "value", status)).upper() for status in label_statuses]
+            server_names, row_names = _status_names()
+            unknown = [n for n in names if n not in server_names and n not in row_names]
+            if unknown or not names:
+                raise ValueError(
+                    f"label_statuses={list(names)!r} is not valid: use task statuses "
+                    f"{server_names} or label statuses {row_names}."
+                )
+            server = [n for n in names if n in server_names]
+            row = {n for n in names if n in row_names}
+            if server and row:
+                raise ValueError(
+                    f"label_statuses={names!r} mixes task statuses {server} with label statuses "
+                    f"{sorted(row)}: pass statuses of one kind."
+                )
+            self.server_statuses = server or None
+            self.row_statuses = row or None
+        if workflow_stage is not None and (not isinstance(workflow_stage, str) or not workflow_stage.strip()):
+            raise ValueError(
+                f"workflow_stage={workflow_stage!r} is not valid: pass the stage's title or UUID as a string."
+            )
+        self.stage_uuid = workflow_stage.lower() if workflow_stage and _UUID.match(workflow_stage) else None
+        self.stage_title = workflow_stage if workflow_stage and not self.stage_uuid else None
+        self.edited_after = _parse_time(edited_after)
+
+    def keep(self, row: LabelRowMetadata) -> bool:
+        """Checks the SDK cannot ask the server for, applied to one listed row."""
+        if self.label_hashes is not None and row.label_hash not in self._label_hash_set:
+            return False
+        if self.row_statuses is not None:
+            status = getattr(row.label_status, "value", row.label_status)
+            if status not in self.row_statuses:
+                return False
+        if self.stage_uuid is not None or self.stage_title is not None:
+            node = row.workflow_graph_node
+            if node is None:
+                return False
+            if self.stage_uuid is not None and str(node.uuid).lower() != self.stage_uuid:
+                return False
+            if self.stage_title is not None and node.title != self.stage_title:
+                return False
+        if self.edited_after is not None and row.last_edited_at is not None:
+            edited = row.last_edited_at
+            if edited.tzinfo is None:
+                edited = edited.replace(tzinfo=datetime.timezone.utc)
+            if edited < self.edited_after:
+                return False
+        return True
+
+    @property
+    def _label_hash_set(self) -> set[str]:
+        cached = self.__dict__.get("_hash_set")
+        if cached is None:
+            cached = self.__dict__["_hash_set"] = set(self.label_hashes or ())
+        return cached
+
+
+def _parse_time(value: datetime.datetime | str | None) -> datetime.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"edited_after={value!r} is not an ISO-8601 time: pass a datetime or a string such as "
+                "'2024-05-01T00:00:00Z'."
+            ) from None
+    if not isinstance(value, datetime.datetime):
+        raise ValueError(f"edited_after={value!r} is not a datetime: pass a datetime or an ISO-8601 string.")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value
+
+
+def _list_label_hashes(project: Project, filters: _Filters, counts: dict[str, int]) -> list[str]:
+    """One ``labelrowmetadata`` request; returns the label hashes to export, in listing order."""
+    if filters.label_hashes == []:
+        return []
+    rows = project._client.list_label_rows(
+        edited_after=filters.edited_after,
+        label_statuses=_server_statuses(filters.server_statuses),
+        label_hashes=filters.label_hashes,
+        workflow_graph_node_title_eq=filters.stage_title,
+        include_uninitialised_labels=True,
+        include_workflow_graph_node=filters.stage_uuid is not None or filters.stage_title is not None,
+    )
+    hashes: list[str] = []
+    for row in rows:
+        if not filters.keep(row):
+            counts["skipped_filtered"] += 1
+        elif row.label_hash is None:
+            counts["skipped_unlabelled"] += 1
+        else:
+            hashes.append(row.label_hash)
+    counts["label_rows_listed"] = len(rows)
+    return list(dict.fromkeys(hashes))
+
+
+def _server_statuses(names: Sequence[str] | None) -> list[Any] | None:
+    if not names:
+        return None
+    from encord.orm.label_row import AnnotationTaskStatus
+
+    return [AnnotationTaskStatus(name) for name in names]
+
+
+def _label_rows(
+    project: Project, label_hashes: Sequence[str], bundle_size: int, feature_hashes: set[str] | None
+) -> Iterator[dict[str, Any]]:
+    """Label row dictionaries, one ``labelrow`` read per bundle, in the order of ``label_hashes``."""
+    for start in range(0, len(label_hashes), bundle_size):
+        bundle = list(label_hashes[start : start + bundle_size])
+        rows = project._client.get_label_rows(
+            bundle,
+            get_signed_url=False,
+            include_object_feature_hashes=feature_hashes,
+        )
+        position = {label_hash: index for index, label_hash in enumerate(bundle)}
+        yield from sorted(rows, key=lambda row: position.get(row.get("label_hash"), len(position)))
+
+
+def write_coco(
+    project: Project,
+    out: IO[bytes],
+    *,
+    label_hashes: Iterable[str] | None = None,
+    label_statuses: Iterable[Any] | None = None,
+    workflow_stage: str | None = None,
+    object_classes: Iterable[str] | None = None,
+    edited_after: datetime.datetime | str | None = None,
+    bundle_size: int = 100,
+) -> dict[str, Any]:
+    """Write a project's labels as one COCO JSON document to ``out``, streaming.
+
+    Every argument is checked before the first request. Memory stays flat as the project grows: label rows are
+    read ``bundle_size`` at a time and written out at once (annotations are spooled to a temporary file until
+    the images are written). Nothing is created or changed on the server. The output is complete only when the
+    function returns; write to a temporary name and rename it to publish atomically.
+
+    :param project: the project, as returned by ``EncordUserClient.get_project``
+    :param out: a binary file object open for writing
+    :param label_hashes: export only these label rows
+    :param label_statuses: export only rows in these statuses: task statuses (``QUEUED``, ``ASSIGNED``,
+        ``IN_REVIEW``, ``RETURNED``, ``COMPLETED``; filtered by the server) or label statuses of manual-QA
+        projects (``LABELLED``, ``REVIEWED``, ...; checked per row); names or SDK enum members
+    :param workflow_stage: export only rows whose task is in this workflow stage (its title or UUID)
+    :param object_classes: export only objects of these ontology classes (names or feature hashes); the
+        categories list keeps only these classes, with the same ids as in a full export
+    :param edited_after: export only rows edited at or after this time (a datetime, naive meaning UTC, or an
+        ISO-8601 string), e.g. a daily DAG's ``data_interval_start``
+    :param bundle_size: label rows per read request, 1 to 1000
+    :return: counts: ``images``, ``annotations``, ``categories``, ``annotations_per_category``
+        (name -> count), ``label_rows`` (converted), ``label_rows_listed``, ``skipped_unlabelled``,
+        ``skipped_filtered``, ``skipped_unsupported_data`` (rows of audio, text, ...),
+        ``skipped_unsupported_shapes``, ``skipped_unknown_objects``, ``skipped_invalid_geometry``,
+        ``label_row_requests``
+    """
+    filters = _Filters(
+        label_hashes=label_hashes,
+        label_statuses=label_statuses,
+        workflow_stage=workflow_stage,
+        edited_after=edited_after,
+        bundle_size=bundle_size,
+    )
+    if object_classes is not None and isinstance(object_classes, str):
+        object_classes = [object_classes]
+    converter = CocoConverter(project.ontology_structure.to_dict(), object_classes=object_classes)
+    counts = {"skipped_unlabelled": 0, "skipped_filtered": 0, "label_rows_listed": 0}
+    hashes = _list_label_hashes(project, filters, counts)
+    feature_hashes = converter.feature_hashes if object_classes is not None else None
+    info = {
+        "description": f"Encord project {project.title}",
+        "date_created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "encord_project_hash": str(project.project_hash),
+        "encord_ontology_hash": str(project.ontology_hash),
+    }
+    with CocoStreamWriter(out, info=info, categories=converter.categories) as writer:
+        for row in _label_rows(project, hashes, filters.bundle_size, feature_hashes):
+            writer.add(*converter.convert_label_row(row))
+    result = converter.stats.as_dict()
+    result.update(counts)
+    result["categories"] = len(converter.categories)
+    result["label_row_requests"] = -(-len(hashes) // filters.bundle_size)
+    return result
+
+
+def export_coco_dict(project: Project, **kwargs: Any) -> dict[str, Any]:
+    """The COCO document of a project as a dictionary, for small projects.
+
+    Takes the same keyword arguments as :func:`write_coco` and holds the whole result in memory.
+
+    :param project: the project, as returned by ``EncordUserClient.get_project``
+    :return: ``{"info", "categories", "images", "annotations"}``
+    """
+    buffer = io.BytesIO()
+    write_coco(project, buffer, **kwargs)
+    return orjson.loads(buffer.getvalue())
