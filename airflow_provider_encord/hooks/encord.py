@@ -658,16 +658,19 @@ class EncordHook(BaseHook):
                         tasks[str(task.data_hash)] = task
         return tasks
 
+    @staticmethod
+    def _arrived(now: str | None, stage_uuid: str, destination: str | None) -> bool:
+        return now == destination if destination is not None else now not in (None, stage_uuid)
+
     def _check_already_moved(
         self, project: Project, missing: list[str], stage_uuid: str, destination: str | None
     ) -> list[str]:
         where = self._locate_tasks(project, missing)
-        problems = []
-        for data_hash in missing:
-            now = where.get(data_hash)
-            arrived = now == destination if destination is not None else now not in (None, stage_uuid)
-            if not arrived:
-                problems.append(f"{data_hash} (now in {'no stage' if now is None else now})")
+        problems = [
+            f"{h} (now in {where.get(h) or 'no stage'})"
+            for h in missing
+            if not self._arrived(where.get(h), stage_uuid, destination)
+        ]
         if problems:
             target = f"stage {destination}" if destination else "a later stage"
             raise EncordNotFoundError(
@@ -693,11 +696,10 @@ class EncordHook(BaseHook):
                     else:
                         getattr(task, pathway)(bundle=bundle)
         except (EncordInvalidInputError, EncordNotFoundError, EncordRetryableError):
-            # A retried POST may have gone through the first time: accept the outcome if every task left.
-            hashes = [str(t.data_hash) for t in tasks]
-            try:
-                self._check_already_moved(project, hashes, stage_uuid, destination)
-            except EncordFailError:
+            # The SDK retries these POSTs, so an error may follow a first attempt that went through:
+            # accept the outcome when every task has arrived, otherwise report the original error.
+            where = self._locate_tasks(project, [str(t.data_hash) for t in tasks])
+            if not all(self._arrived(where.get(str(t.data_hash)), stage_uuid, destination) for t in tasks):
                 raise
             self.log.warning("%s reported an error, but every task has left stage %s", action, stage_uuid)
 
@@ -1379,13 +1381,8 @@ class EncordHook(BaseHook):
         client = self.get_conn()
         if reuse_existing:
             with self._translate_errors(f"look up storage folder {name!r}"):
-                candidates = (
-                    client.get_storage_folder(parent).list_subfolders(search=name)
-                    if parent
-                    else client.list_storage_folders(search=name)
-                )
-                for folder in candidates:
-                    if folder.name == name:
+                for folder in client.find_storage_folders(search=name):
+                    if folder.name == name and _str_or_none(folder.parent_uuid) == parent:
                         self.log.info("Reusing storage folder %s named %r", folder.uuid, name)
                         return {**self._folder_dict(folder), "created": False}
         with self._translate_errors(f"create storage folder {name!r}"):
