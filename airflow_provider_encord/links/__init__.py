@@ -1,1 +1,1 @@
-
+"""Operator extra links to the Encord web app."""

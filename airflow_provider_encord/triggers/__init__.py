@@ -1,1 +1,1 @@
-
+"""Encord triggers: waiting in the triggerer for the deferrable sensor and operators."""
