@@ -1,0 +1,213 @@
+"""The export against the emulator: the real SDK over HTTP, read-only requests, bundles, filters."""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+import orjson
+import pytest
+from encord import EncordUserClient
+from encord.http.constants import RequestsSettings
+from encord.objects.coordinates import BoundingBoxCoordinates
+from pycocotools.coco import COCO
+
+from airflow_provider_encord.coco import export_coco_dict, write_coco
+
+FAST = RequestsSettings(
+    max_retries=1, backoff_factor=0.0, connection_retries=0, connect_timeout=5, read_timeout=30
+)
+
+
+@pytest.fixture
+def client(encord_emulator) -> EncordUserClient:
+    return EncordUserClient.create_with_ssh_private_key(
+        encord_emulator.private_key, domain=encord_emulator.url, requests_settings=FAST
+    )
+
+
+@pytest.fixture
+def project(client, encord_emulator):
+    project = client.get_project(encord_emulator.ids["project_hash"])
+    encord_emulator.clear_requests()
+    return project
+
+
+def label_row_calls(emulator):
+    return [r for r in emulator.requests if r.query_type in ("labelrow", "labelrowmetadata")]
+
+
+def labelled_hashes(project, **filters):
+    """What the SDK itself lists for the same filters (rows that have labels)."""
+    return {row.label_hash for row in project.list_label_rows_v2(**filters) if row.label_hash is not None}
+
+
+def test_export_reads_in_bundles_and_never_writes_label_rows(project, encord_emulator, tmp_path):
+    out = io.BytesIO()
+    counts = write_coco(project, out, bundle_size=3)
+
+    calls = label_row_calls(encord_emulator)
+    assert [(c.query_type, c.query_method) for c in calls] == [("labelrowmetadata", "GET")] + [
+        ("labelrow", "GET")
+    ] * 4
+    bundles = [c.body["values"]["uid"] for c in calls[1:]]
+    assert [len(b) for b in bundles] == [3, 3, 3, 1]
+    assert all(c.status == 200 for c in calls)
+    assert not [r for r in encord_emulator.requests if r.query_method in ("PUT", "POST")]
+    assert encord_emulator.store.label_row_writes == []
+
+    assert counts["skipped_unlabelled"] == 2
+    assert counts["label_rows"] == counts["images"] == 10
+    assert counts["label_row_requests"] == 4
+    assert counts["categories"] == 3
+    assert sum(counts["annotations_per_category"].values()) == counts["annotations"] > 0
+
+    path = tmp_path / "coco.json"
+    path.write_bytes(out.getvalue())
+    coco = COCO(str(path))
+    assert sorted(coco.getAnnIds()) == list(range(1, counts["annotations"] + 1))
+    exported = {image["encord_label_hash"] for image in coco.dataset["images"]}
+    assert exported == labelled_hashes(project)
+
+
+def test_the_sdk_path_the_export_avoids_does_create_label_rows(project, encord_emulator):
+    """The check above can fail: initialising an unlabelled row through the SDK sends a labelrow PUT."""
+    rows = [row for row in project.list_label_rows_v2() if row.label_hash is None]
+    assert rows
+    with project.create_bundle() as bundle:
+        for row in rows:
+            row.initialise_labels(bundle=bundle)
+    assert [r.query_method for r in encord_emulator.requests if r.query_type == "labelrow"] == ["PUT"]
+    assert encord_emulator.store.label_row_writes
+
+
+def test_bounding_boxes_match_the_sdk_view_of_the_labels(project):
+    document = export_coco_dict(project, object_classes=["Car"])
+    images = {image["id"]: image for image in document["images"]}
+    expected = {}
+    rows = [row for row in project.list_label_rows_v2() if row.label_hash is not None]
+    with project.create_bundle() as bundle:
+        for row in rows:
+            row.initialise_labels(bundle=bundle)
+    for row in rows:
+        for instance in row.get_object_instances():
+            coordinates = instance.get_annotations()[0].coordinates
+            if isinstance(coordinates, BoundingBoxCoordinates):
+                width, height = row.width, row.height
+                expected[instance.object_hash] = [
+                    coordinates.top_left_x * width,
+                    coordinates.top_left_y * height,
+                    coordinates.width * width,
+                    coordinates.height * height,
+                ]
+    assert document["categories"] == [
+        {
+            "id": 1,
+            "name": "Car",
+            "supercategory": "bounding_box",
+            "encord_feature_hash": document["categories"][0]["encord_feature_hash"],
+            "encord_shape": "bounding_box",
+        }
+    ]
+    assert {a["encord_object_hash"] for a in document["annotations"]} == set(expected)
+    for annotation in document["annotations"]:
+        assert annotation["category_id"] == 1
+        assert annotation["bbox"] == pytest.approx(expected[annotation["encord_object_hash"]], abs=0.01)
+        image = images[annotation["image_id"]]
+        assert image["width"] > 0 and image["height"] > 0
+
+
+def test_workflow_stage_filter_by_title_and_by_uuid(project, encord_emulator):
+    review = labelled_hashes(project, workflow_graph_node_title_eq="Review")
+    assert review
+    by_title = export_coco_dict(project, workflow_stage="Review")
+    by_uuid = export_coco_dict(project, workflow_stage=encord_emulator.ids["stages"]["Review"])
+    assert {image["encord_label_hash"] for image in by_title["images"]} == review
+    assert {image["encord_label_hash"] for image in by_uuid["images"]} == review
+    listing = next(r for r in encord_emulator.requests if r.query_type == "labelrowmetadata")
+    assert listing.body["values"]["payload"]["workflow_graph_node_title_eq"] == "Review"
+
+
+def test_label_hash_filter_exports_only_those_rows(project):
+    wanted = sorted(labelled_hashes(project))[:3]
+    document = export_coco_dict(project, label_hashes=wanted)
+    assert sorted(image["encord_label_hash"] for image in document["images"]) == wanted
+
+
+def test_edited_after_exports_only_rows_changed_since(project, encord_emulator):
+    import pendulum
+
+    rows = [row for row in project.list_label_rows_v2() if row.label_hash is not None]
+    times = sorted(row.last_edited_at for row in rows)
+    cutoff = times[len(times) // 2]  # a DAG's data_interval_start: rows edited at or after it are exported
+    changed = {row.label_hash for row in rows if row.last_edited_at >= cutoff}
+    assert 0 < len(changed) < len(rows)
+    assert labelled_hashes(project, edited_after=cutoff) == changed
+    encord_emulator.clear_requests()
+    for value in (cutoff, cutoff.isoformat(), pendulum.instance(cutoff)):
+        document = export_coco_dict(project, edited_after=value)
+        assert {image["encord_label_hash"] for image in document["images"]} == changed
+    listing = next(r for r in encord_emulator.requests if r.query_type == "labelrowmetadata")
+    assert listing.body["values"]["payload"]["edited_after"].startswith(cutoff.strftime("%Y-%m-%dT%H:%M"))
+    assert export_coco_dict(project, edited_after=datetime.datetime(2999, 1, 1))["images"] == []
+
+
+def test_task_status_filter_is_sent_to_the_server(project, encord_emulator):
+    from encord.orm.label_row import AnnotationTaskStatus
+
+    document = export_coco_dict(project, label_statuses=["COMPLETED"])
+    assert {image["encord_label_hash"] for image in document["images"]} == labelled_hashes(
+        project, label_statuses=[AnnotationTaskStatus.COMPLETED]
+    )
+    listing = next(r for r in encord_emulator.requests if r.query_type == "labelrowmetadata")
+    assert listing.body["values"]["payload"]["label_statuses"] == ["COMPLETED"]
+
+
+def test_label_status_filter_on_a_manual_qa_project(client, encord_emulator):
+    project = client.get_project(encord_emulator.ids["manual_qa_project_hash"])
+    rows = project._client.list_label_rows(include_uninitialised_labels=True)
+    statuses = {row.label_status.value for row in rows if row.label_hash is not None}
+    assert statuses
+    status = sorted(statuses)[0]
+    expected = {row.label_hash for row in rows if row.label_hash and row.label_status.value == status}
+    document = export_coco_dict(project, label_statuses=[status])
+    assert {image["encord_label_hash"] for image in document["images"]} == expected
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"bundle_size": 0}, r"bundle_size=0"),
+        ({"bundle_size": 1001}, r"bundle_size=1001.*at most 1000"),
+        ({"label_statuses": ["DONE"]}, r"label_statuses=\['DONE'\].*COMPLETED"),
+        ({"label_statuses": ["COMPLETED", "LABELLED"]}, r"mixes"),
+        ({"edited_after": "yesterday"}, r"edited_after='yesterday'"),
+        ({"workflow_stage": ""}, r"workflow_stage=''"),
+        ({"label_hashes": "abc"}, r"label_hashes='abc'.*list"),
+        ({"object_classes": ["Bus"]}, r"object_classes=\['Bus'\].*'Car'"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_request(project, encord_emulator, kwargs, message):
+    out = io.BytesIO()
+    with pytest.raises(ValueError, match=message):
+        write_coco(project, out, **kwargs)
+    assert encord_emulator.requests == []
+    assert out.getvalue() == b""
+
+
+def test_scale_project_streams_every_row(encord_emulator_factory, client):
+    emulator = encord_emulator_factory(seed="scale", scale_images=250, scale_objects=3)
+    scale_client = EncordUserClient.create_with_ssh_private_key(
+        emulator.private_key, domain=emulator.url, requests_settings=FAST
+    )
+    project = scale_client.get_project(emulator.ids["project_hash"])
+    emulator.clear_requests()
+    out = io.BytesIO()
+    counts = write_coco(project, out, bundle_size=100)
+    document = orjson.loads(out.getvalue())
+    assert counts["images"] == len(document["images"]) == 250
+    assert counts["annotations"] == len(document["annotations"])
+    assert [a["id"] for a in document["annotations"]] == list(range(1, counts["annotations"] + 1))
+    assert [r.query_type for r in emulator.requests if r.transport == "rpc"] == ["labelrowmetadata"] + [
+        "labelrow"
+    ] * 3
