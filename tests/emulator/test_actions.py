@@ -146,6 +146,8 @@ def test_bundled_label_fetch_returns_real_label_json(encord_emulator_factory):
         for obj in unit["labels"]["objects"]:
             assert obj["featureHash"] in feature_hashes
         assert row.get_object_instances()
+        [weather] = row.get_classification_instances()
+        assert weather.get_answer().label in {"Sunny", "Rainy", "Foggy"}
     assert not [r for r in emu.requests if r.route == "rpc:labelrow:PUT"]
 
 

@@ -153,6 +153,13 @@ def random_labels(
         classification_answers[classification_hash] = {
             "classificationHash": classification_hash,
             "featureHash": cls["featureNodeHash"],
+            "range": [[0, 0]],
+            "createdAt": stamp,
+            "createdBy": author,
+            "lastEditedAt": stamp,
+            "lastEditedBy": author,
+            "confidence": 1.0,
+            "manualAnnotation": True,
             "classifications": [
                 {
                     "name": attribute["name"],
