@@ -151,34 +151,49 @@ class EncordHook(BaseHook):
 
     # ------------------------------------------------------------------ connection form (Airflow 2.11)
 
+    @staticmethod
+    def connection_form_fields() -> list[tuple[str, str, str]]:
+        """``(extra name, label, kind)`` of each extra field; kind is ``password``, ``integer`` or ``string``.
+
+        Derived from the ``conn-fields`` of the provider info, so that the Airflow 3.2+ form and the
+        Airflow 2.11 widgets show the same fields.
+        """
+        from airflow_provider_encord.get_provider_info import get_provider_info
+
+        fields = []
+        for name, spec in get_provider_info()["connection-types"][0]["conn-fields"].items():
+            schema = spec["schema"]
+            if schema.get("format") == "password":
+                kind = "password"
+            elif "integer" in schema["type"]:
+                kind = "integer"
+            else:
+                kind = "string"
+            fields.append((name, spec["label"], kind))
+        return fields
+
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """Extra fields of the connection form on Airflow < 3.2 (3.2+ reads ``conn-fields``)."""
+        """Extra fields of the connection form on Airflow < 3.2 (3.2+ reads ``conn-fields`` instead).
+
+        Only the field classes Airflow 2.11 accepts are used (decimals such as ``backoff_factor`` are text).
+        """
         from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
         from flask_babel import lazy_gettext
-        from wtforms import FloatField, IntegerField, PasswordField, StringField
+        from wtforms import IntegerField, PasswordField, StringField
         from wtforms.validators import NumberRange, Optional
 
-        def integer(label: str, minimum: int) -> Any:
-            return IntegerField(
-                lazy_gettext(label),
-                widget=BS3TextFieldWidget(),
-                validators=[Optional(), NumberRange(minimum)],
-            )
-
-        return {
-            "ssh_private_key_path": StringField(
-                lazy_gettext("SSH private key file"), widget=BS3TextFieldWidget()
-            ),
-            "bearer_token": PasswordField(lazy_gettext("Bearer token"), widget=BS3PasswordFieldWidget()),
-            "max_retries": integer("Max retries", 0),
-            "backoff_factor": FloatField(
-                lazy_gettext("Backoff factor"), widget=BS3TextFieldWidget(), validators=[Optional()]
-            ),
-            "connect_timeout": integer("Connect timeout (s)", 1),
-            "read_timeout": integer("Read timeout (s)", 1),
-            "write_timeout": integer("Write timeout (s)", 1),
-        }
+        widgets: dict[str, Any] = {}
+        for name, label, kind in cls.connection_form_fields():
+            if kind == "password":
+                widgets[name] = PasswordField(lazy_gettext(label), widget=BS3PasswordFieldWidget())
+            elif kind == "integer":
+                widgets[name] = IntegerField(
+                    lazy_gettext(label), widget=BS3TextFieldWidget(), validators=[Optional(), NumberRange(0)]
+                )
+            else:
+                widgets[name] = StringField(lazy_gettext(label), widget=BS3TextFieldWidget())
+        return widgets
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
