@@ -130,7 +130,7 @@ class UploadDataOperator(EncordBaseOperator):
     :param deferrable: Wait in the triggerer instead of the worker. Defaults to the
         ``[operators] default_deferrable`` setting.
     :param encord_conn_id: The Airflow connection to Encord.
-    :return: ``{"dataset_hash", "upload_job_id", "status", "files", "data_hashes", "units_done_count",
+    :return: ``{"dataset_hash", "upload_job_id", "status", "data_hashes", "units_done_count",
         "units_error_count", "units_pending_count", "units_cancelled_count", "errors"}`` (at most 100 errors);
         only ``dataset_hash``, ``upload_job_id`` and ``files`` when not waiting.
     """
@@ -224,7 +224,6 @@ class UploadDataOperator(EncordBaseOperator):
                     encord_conn_id=self.encord_conn_id,
                 ),
                 method_name="execute_complete",
-                kwargs={"files": count},
                 timeout=None,
             )
         while status.get("status") not in FINISHED_UPLOAD_STATES:
@@ -243,11 +242,9 @@ class UploadDataOperator(EncordBaseOperator):
             )
             time.sleep(min(self.poll_interval, max(0.0, end_time - time.time())))
             status = self.hook.get_upload_status(dataset_hash, job_id)
-        return self._finish(status, files=count)
+        return self._finish(status)
 
-    def execute_complete(
-        self, context: Context, event: dict[str, Any] | None = None, files: int | None = None
-    ) -> dict[str, Any]:
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger fired: fail on an error or a timeout, else read and report the result."""
         if not event:
             raise AirflowFailException(f"{self.task_id}: resumed without a trigger event.")
@@ -259,16 +256,15 @@ class UploadDataOperator(EncordBaseOperator):
                 raise AirflowException(message)
             raise AirflowFailException(message)
         status = self.hook.get_upload_status(event["dataset_hash"], event["upload_job_id"])
-        return self._finish(status, files=files)
+        return self._finish(status)
 
-    def _finish(self, status: dict[str, Any], *, files: int | None) -> dict[str, Any]:
+    def _finish(self, status: dict[str, Any]) -> dict[str, Any]:
         state = status.get("status")
         failed = status.get("units_error_count") or 0
         result = {
             "dataset_hash": status.get("dataset_hash"),
             "upload_job_id": status.get("upload_job_id"),
             "status": state,
-            "files": files,
             "data_hashes": list(status.get("data_hashes") or []),
             "units_done_count": status.get("units_done_count") or 0,
             "units_error_count": failed,
