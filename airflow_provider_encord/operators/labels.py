@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from airflow_provider_encord.hooks.inputs import validate_datetime, validate_statuses, validate_uuid
 from airflow_provider_encord.links.encord import EncordProjectLink
@@ -42,13 +41,8 @@ def _statuses(value: Any, name: str = "label_statuses") -> list[str] | None:
 
 
 def _local_path(output_path: str) -> Path | None:
-    """The local file an ``output_path`` names (a plain path or ``file://``), None for object storage."""
-    if "://" not in output_path:
-        return Path(output_path).expanduser()
-    parts = urlsplit(output_path)
-    if parts.scheme == "file" and parts.netloc in ("", "localhost"):
-        return Path(parts.path)
-    return None
+    """The local file a plain path names; None for a URI (``file://`` too): object storage handles those."""
+    return None if "://" in output_path else Path(output_path).expanduser()
 
 
 def write_local_atomically(path: Path, write: Callable[[IO[bytes]], Any]) -> Any:
@@ -137,10 +131,11 @@ class ExportCocoOperator(EncordBaseOperator):
     """
     Export an Encord project's labels to one COCO JSON file.
 
-    The file is streamed to disk (never held in memory whole) and written atomically: to a temporary file next
-    to a local destination, then renamed; to a local temporary file and then one upload for object storage.
-    Readers never see half a file, and a re-run replaces the file. Only unlabelled data is skipped; nothing
-    on the Encord side is created or changed.
+    The file is streamed to disk (never held in memory whole) and written atomically: for a local path to a
+    temporary file next to it, then renamed; for a URI to a local temporary file, then uploaded in large
+    chunks, straight to the object on S3, GCS or Azure (which publish an object only once it is complete),
+    else to a temporary sibling renamed into place. Readers never see half a file, and a re-run replaces the
+    file. Nothing on the Encord side is created or changed.
 
     The XCom result holds the path and the counts, never the labels. With ``asset`` the task declares the
     file as an Airflow Asset, so a DAG scheduled on that asset (a training DAG) runs after each new export;

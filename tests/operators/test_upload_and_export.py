@@ -1,0 +1,211 @@
+"""UploadDataOperator and ExportCocoOperator against the emulator, including the deferral round trip."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    ObjectStoragePath,
+    TaskDeferred,
+)
+
+from airflow_provider_encord.operators import ExportCocoOperator, UploadDataOperator
+from airflow_provider_encord.triggers.upload import EncordUploadTrigger
+
+PROJECT = "7692c442-0ac6-5945-82a1-70290e6d6cff"
+
+
+@pytest.fixture
+def emulator(encord_emulator_factory, monkeypatch):
+    emu = encord_emulator_factory(seed="demo", upload_polls=2)
+    for key, value in emu.airflow_env().items():
+        monkeypatch.setenv(key, value)
+    return emu
+
+
+def _upload(emu, **kwargs):
+    return UploadDataOperator(
+        task_id="upload",
+        dataset_hash=emu.ids["dataset_hash"],
+        integration_id=emu.ids["integration_id"],
+        poll_interval=0.01,
+        **kwargs,
+    )
+
+
+def test_upload_waits_in_the_worker_and_returns_hashes_and_counts(emulator):
+    urls = [f"s3://bucket/img_{i}.jpg" for i in range(5)]
+    result = _upload(emulator, file_urls=[*urls, urls[0]], deferrable=False).execute({})
+    assert result["status"] == "DONE"
+    assert result["units_done_count"] == 5 and result["units_error_count"] == 0
+    assert len(result["data_hashes"]) == 5
+    assert result["dataset_hash"] == emulator.ids["dataset_hash"]
+
+
+def test_upload_deferral_round_trip(emulator):
+    op = _upload(emulator, file_urls=["s3://bucket/a.jpg", "gs://bucket/b.mp4"], deferrable=True)
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute({})
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, EncordUploadTrigger)
+    assert deferred.value.method_name == "execute_complete"
+    assert deferred.value.timeout is None
+    event = asyncio.run(trigger.run().__anext__())
+    assert event.payload["status"] == "success" and event.payload["upload_status"] == "DONE"
+    result = op.execute_complete({}, event=event.payload)
+    assert result["units_done_count"] == 2 and len(result["data_hashes"]) == 2
+
+
+def test_upload_failure_names_the_files_and_why(emulator):
+    urls = ["s3://bucket/ok.jpg", "ftp://old-server/bad.jpg"]
+    with pytest.raises(AirflowFailException) as failure:
+        _upload(emulator, file_urls=urls, deferrable=False).execute({})
+    assert "1 failed" in str(failure.value)
+    assert "ftp://old-server/bad.jpg" in str(failure.value)
+
+    urls = ["s3://bucket/ok_too.jpg", "ftp://old-server/bad.jpg"]
+    kept = _upload(emulator, file_urls=urls, ignore_errors=True, deferrable=False).execute({})
+    assert kept["status"] == "DONE"
+    assert kept["units_error_count"] == 1 and kept["units_done_count"] == 1
+    assert "bad.jpg" in kept["errors"][0]
+
+
+def test_upload_timeout_event_is_a_clear_failure(emulator):
+    op = _upload(emulator, file_urls=["s3://bucket/a.jpg"], deferrable=True)
+    event = {"status": "timeout", "message": "Upload job X on dataset Y had not finished by the deadline."}
+    with pytest.raises(AirflowFailException, match=r"had not finished.*Raise timeout"):
+        op.execute_complete({}, event=event)
+
+
+def test_upload_reads_urls_from_a_local_file_and_from_object_storage(emulator, tmp_path):
+    local = tmp_path / "urls.txt"
+    local.write_text("# exported list\ns3://bucket/one.jpg\n\ns3://bucket/two.png\n")
+    result = _upload(emulator, file_urls_path=str(local), deferrable=False).execute({})
+    assert result["units_done_count"] == 2
+
+    remote = ObjectStoragePath("memory://lists/urls.json")
+    remote.parent.mkdir(parents=True, exist_ok=True)
+    remote.write_text(json.dumps([f"s3://bucket/many_{i}.jpg" for i in range(3)]))
+    result = _upload(emulator, file_urls_path="memory://lists/urls.json", deferrable=False).execute({})
+    assert result["units_done_count"] == 3
+
+
+def test_upload_accepts_an_xcom_list_rendered_as_text(emulator):
+    op = _upload(emulator, file_urls="{{ params.urls }}", deferrable=False)
+    op.render_template_fields({"params": {"urls": ["s3://bucket/x.jpg", "s3://bucket/y.jpg"]}})
+    assert isinstance(op.file_urls, str)
+    assert op.execute({})["units_done_count"] == 2
+
+
+def test_upload_without_waiting_returns_the_job(emulator):
+    result = _upload(emulator, file_urls=["s3://bucket/a.jpg"], wait_for_completion=False).execute({})
+    assert set(result) == {"dataset_hash", "upload_job_id", "files"} and result["files"] == 1
+
+
+def test_upload_takes_a_large_url_list(emulator):
+    urls = [f"s3://bucket/frames/{i:06d}.jpg" for i in range(100_000)]
+    op = _upload(emulator, file_urls=urls, wait_for_completion=False)
+    assert op.execute({})["files"] == 100_000
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"file_urls": ["/local/file.jpg"]}, "file_urls"),
+        ({"file_urls": ["s3://bucket/file.xyz"]}, "media type"),
+        ({"file_urls": []}, "empty"),
+        ({"file_urls": ["s3://b/a.jpg"], "file_urls_path": "/tmp/x"}, "exactly one"),
+        ({}, "exactly one"),
+        ({"file_urls": ["s3://b/a.jpg"], "timeout": 0}, "timeout"),
+    ],
+)
+def test_upload_arguments_are_checked_at_parse_time(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        UploadDataOperator(
+            task_id="u",
+            dataset_hash="553529fb-82e5-56d7-aa66-d153e6897e5d",
+            integration_id="ebd443a4-f91b-5b77-9d84-3f3c6971c47a",
+            **kwargs,
+        )
+
+
+def test_upload_bad_url_file_fails_before_any_request(emulator, tmp_path):
+    bad = tmp_path / "urls.txt"
+    bad.write_text("s3://bucket/a.jpg\nnot a url\n")
+    emulator.clear_requests()
+    with pytest.raises(AirflowFailException, match="not a url"):
+        _upload(emulator, file_urls_path=str(bad)).execute({})
+    with pytest.raises(AirflowFailException, match="cannot be read"):
+        _upload(emulator, file_urls_path=str(tmp_path / "missing.txt")).execute({})
+    assert emulator.requests == []
+
+
+def test_export_writes_the_file_atomically_and_returns_counts(emulator, tmp_path):
+    out = tmp_path / "exports" / "coco.json"
+    op = ExportCocoOperator(task_id="e", project_hash=emulator.ids["project_hash"], output_path=str(out))
+    result = op.execute({})
+    coco = json.loads(out.read_text())
+    assert result["path"] == str(out)
+    assert result["images"] == len(coco["images"]) > 0
+    assert result["annotations"] == len(coco["annotations"]) > 0
+    assert result["categories"] == len(coco["categories"])
+    assert "coco_labels" not in result and "annotations_list" not in json.dumps(result)
+    assert [p.name for p in out.parent.iterdir()] == ["coco.json"]  # no temporary file left behind
+
+    out.write_text("previous export")
+    emulator.add_fault("rpc:labelrow:GET", "status", status=500)
+    with pytest.raises(AirflowException, match="export the labels"):
+        op.execute({})
+    assert out.read_text() == "previous export"  # a failed export leaves the old file whole
+    assert [p.name for p in out.parent.iterdir()] == ["coco.json"]
+
+
+def test_export_to_object_storage_and_filters(emulator, tmp_path):
+    base = tmp_path.as_uri()
+    op = ExportCocoOperator(
+        task_id="e",
+        project_hash=emulator.ids["project_hash"],
+        output_path=base + "/exports/{{ run_id }}/coco.json",
+        workflow_stage="Complete",
+        object_classes=["Car"],
+    )
+    op.render_template_fields({"run_id": "manual__1"})
+    result = op.execute({})
+    assert result["path"] == f"{base}/exports/manual__1/coco.json"
+    coco = json.loads(ObjectStoragePath(result["path"]).read_text())
+    assert result["images"] == len(coco["images"]) == 4
+    assert {c["name"] for c in coco["categories"]} == {"Car"}
+    assert [p.name for p in (tmp_path / "exports" / "manual__1").iterdir()] == ["coco.json"]
+
+
+def test_export_declares_an_asset():
+    from airflow.providers.common.compat.sdk import Asset
+
+    op = ExportCocoOperator(
+        task_id="e",
+        project_hash="7692c442-0ac6-5945-82a1-70290e6d6cff",
+        output_path="/data/coco.json",
+        asset=True,
+    )
+    assert op.asset == Asset("file:///data/coco.json")
+    assert op.asset in op.outlets
+    named = ExportCocoOperator(
+        task_id="e2",
+        project_hash="7692c442-0ac6-5945-82a1-70290e6d6cff",
+        output_path="s3://b/{{ run_id }}.json",
+        asset="s3://b/latest",
+    )
+    assert named.outlets == [Asset("s3://b/latest")]
+    with pytest.raises(ValueError, match="asset=True needs a fixed output_path"):
+        ExportCocoOperator(
+            task_id="e3",
+            project_hash="7692c442-0ac6-5945-82a1-70290e6d6cff",
+            output_path="s3://b/{{ run_id }}.json",
+            asset=True,
+        )
+    with pytest.raises(ValueError, match="bundle_size"):
+        ExportCocoOperator(task_id="e4", project_hash=PROJECT, output_path="/x", bundle_size=5000)
