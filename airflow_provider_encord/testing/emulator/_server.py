@@ -234,6 +234,7 @@ class Handler(BaseHTTPRequestHandler):
         if fault.kind == "drop":
             record.status = 0
             self.close_connection = True
+            self._commit(record)  # logged before the client sees the connection close
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return True
