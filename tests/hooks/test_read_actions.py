@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from airflow_provider_encord.exceptions import EncordInvalidInputError, EncordNotFoundError
+from airflow_provider_encord.hooks.inputs import LABEL_STATUSES
 
 STAGE_OF_ROW = ["Annotate"] * 4 + ["Review"] * 4 + ["Complete"] * 4
 
@@ -216,14 +217,7 @@ def test_label_rows_of_a_manual_qa_project_keep_encord_statuses(read_hook, share
     rows = read_hook.list_label_rows(shared_emulator.ids["manual_qa_project_hash"])["label_rows"]
     assert rows
     assert all(r["workflow_stage"] is None for r in rows)
-    assert {r["label_status"] for r in rows} <= {
-        "NOT_LABELLED",
-        "LABEL_IN_PROGRESS",
-        "LABELLED",
-        "REVIEW_IN_PROGRESS",
-        "REVIEWED",
-        "REVIEWED_TWICE",
-    }
+    assert {r["label_status"] for r in rows} <= set(LABEL_STATUSES)
     assert len({r["label_status"] for r in rows}) > 1, "the seed mixes statuses"
     in_progress = read_hook.list_label_rows(
         shared_emulator.ids["manual_qa_project_hash"], label_statuses=["LABEL_IN_PROGRESS"]
