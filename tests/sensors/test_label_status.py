@@ -1,0 +1,122 @@
+"""LabelStatusSensor against the emulator: poke, deferral round trip, timeouts and soft_fail."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from airflow.providers.common.compat.sdk import (
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    TaskDeferred,
+)
+
+from airflow_provider_encord.sensors import LabelStatusSensor
+from airflow_provider_encord.triggers.label_status import LabelStatusTrigger
+
+
+def _sensor(emu, **kwargs):
+    return LabelStatusSensor(task_id="wait", project_hash=emu.ids["project_hash"], poke_interval=0, **kwargs)
+
+
+def test_poke_reports_progress_and_returns_label_hashes(encord_emulator, caplog, capfd):
+    sensor = _sensor(encord_emulator)
+    with caplog.at_level(logging.INFO):
+        first = sensor.poke({})
+    assert not first.is_done
+    assert "4/12 done (33%)" in caplog.text + "".join(capfd.readouterr())
+
+    done = _sensor(encord_emulator, min_count=4).poke({})
+    assert done.is_done and len(done.xcom_value) == 4
+    assert set(done.xcom_value) <= set(encord_emulator.ids["label_hashes"])
+
+    review_onwards = _sensor(encord_emulator, data_hashes=encord_emulator.ids["data_hashes"][4:]).poke({})
+    assert not review_onwards.is_done
+    through_annotate = _sensor(
+        encord_emulator, through_stage="Annotate", data_hashes=encord_emulator.ids["data_hashes"][4:]
+    ).poke({})
+    assert through_annotate.is_done
+
+
+def test_poke_mode_execute_returns_label_hashes(encord_emulator):
+    result = _sensor(encord_emulator, target_statuses=["COMPLETED"], min_count=1, timeout=30).execute({})
+    assert len(result) == 4
+
+
+def test_deferral_round_trip(encord_emulator):
+    sensor = _sensor(encord_emulator, deferrable=True, timeout=600)
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute({})
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, LabelStatusTrigger)
+    assert deferred.value.timeout is None
+    assert trigger.end_time > 0 and trigger.target_statuses is None
+
+    review = encord_emulator.ids["stages"]["Review"]
+    annotate = encord_emulator.ids["stages"]["Annotate"]
+    from airflow_provider_encord.hooks.encord import EncordHook
+
+    hook = EncordHook()
+    rows = hook.list_label_rows(encord_emulator.ids["project_hash"])["label_rows"]
+    for stage in (annotate, review):
+        hashes = [r["data_hash"] for r in rows if r["workflow_stage"]["uuid"] == stage]
+        hook.move_workflow_tasks(
+            encord_emulator.ids["project_hash"],
+            stage,
+            hashes,
+            destination_stage_uuid=encord_emulator.ids["stages"]["Complete"],
+        )
+    event = asyncio.run(trigger.run().__anext__())
+    assert event.payload["status"] == "success" and event.payload["matched"] == 12
+    assert sensor.execute_complete({}, event=event.payload) == event.payload["label_hashes"]
+
+
+def test_timeout_event_fails_or_skips_with_soft_fail(encord_emulator):
+    event = {"status": "timeout", "message": "did not meet the condition before the deadline."}
+    sensor = _sensor(encord_emulator, deferrable=True)
+    with pytest.raises(AirflowSensorTimeout, match="before the deadline"):
+        sensor.resume_execution("execute_complete", {"event": event}, {})
+    soft = _sensor(encord_emulator, deferrable=True, soft_fail=True)
+    with pytest.raises(AirflowSkipException):
+        soft.resume_execution("execute_complete", {"event": event}, {})
+
+
+def test_soft_fail_never_skips_a_configuration_error(encord_emulator):
+    soft = _sensor(encord_emulator, soft_fail=True, through_stage="Nowhere", timeout=30)
+    with pytest.raises(AirflowFailException, match="Nowhere"):
+        soft.execute({})
+    error = {"status": "error", "retryable": False, "message": "through_stage='Nowhere' is not a stage"}
+    deferred_soft = _sensor(encord_emulator, soft_fail=True, deferrable=True)
+    with pytest.raises(AirflowFailException, match="Nowhere"):
+        deferred_soft.resume_execution("execute_complete", {"event": error}, {})
+
+
+def test_poke_mode_timeout_with_soft_fail_skips(encord_emulator):
+    sensor = _sensor(encord_emulator, soft_fail=True, timeout=0)
+    with pytest.raises(AirflowSkipException, match="timed out"):
+        sensor.execute({})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"target_statuses": ["DONE"]}, "target_statuses"),
+        ({"min_count": -1}, "min_count"),
+        ({"target_statuses": ["COMPLETED"], "through_stage": "Review"}, "not both"),
+        ({"data_hashes": []}, "data_hashes"),
+    ],
+)
+def test_bad_arguments_fail_at_parse_time(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        LabelStatusSensor(task_id="s", project_hash="7692c442-0ac6-5945-82a1-70290e6d6cff", **kwargs)
+
+
+def test_templated_condition_is_checked_before_any_request(encord_emulator):
+    sensor = _sensor(encord_emulator, min_count="{{ params.n }}", soft_fail=True)
+    sensor.render_template_fields({"params": {"n": "many"}})
+    encord_emulator.clear_requests()
+    with pytest.raises(AirflowFailException, match="min_count"):
+        sensor.execute({})
+    assert encord_emulator.requests == []

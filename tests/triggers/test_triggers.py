@@ -1,0 +1,143 @@
+"""The Encord triggers: serialization, events, transient errors, deadlines, a free event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import time
+
+import pytest
+
+from airflow_provider_encord.hooks.encord import EncordHook
+from airflow_provider_encord.triggers.label_status import LabelStatusTrigger, format_progress
+from airflow_provider_encord.triggers.upload import EncordUploadTrigger
+
+FAST = {"max_retries": 0, "backoff_factor": 0}
+
+
+@pytest.fixture
+def emulator(encord_emulator_factory, monkeypatch):
+    emu = encord_emulator_factory(seed="demo", upload_polls=3)
+    conn = emu.airflow_connection()
+    conn["extra"] = {**conn.get("extra", {}), **FAST}
+    import json
+
+    monkeypatch.setenv("AIRFLOW_CONN_ENCORD_DEFAULT", json.dumps(conn))
+    return emu
+
+
+def _first_event(trigger):
+    async def first():
+        return await trigger.run().__anext__()
+
+    return asyncio.run(first())
+
+
+def _round_trip(trigger):
+    classpath, kwargs = trigger.serialize()
+    module, _, name = classpath.rpartition(".")
+    cls = getattr(importlib.import_module(module), name)
+    assert cls is type(trigger)
+    again = cls(**kwargs)
+    assert again.serialize() == (classpath, kwargs)
+    return kwargs
+
+
+def test_serialize_round_trips_carry_identifiers_only():
+    upload = EncordUploadTrigger(
+        dataset_hash="d", upload_job_id="j", end_time=123.5, poll_interval=7, encord_conn_id="c"
+    )
+    kwargs = _round_trip(upload)
+    assert kwargs == {
+        "dataset_hash": "d",
+        "upload_job_id": "j",
+        "end_time": 123.5,
+        "poll_interval": 7.0,
+        "encord_conn_id": "c",
+        "max_poll_errors": 5,
+    }
+    label = LabelStatusTrigger(
+        project_hash="p", target_statuses=["COMPLETED"], min_count=3, data_hashes=["a"], end_time=1.0
+    )
+    kwargs = _round_trip(label)
+    assert kwargs["target_statuses"] == ["COMPLETED"] and kwargs["through_stage"] is None
+    assert not any("key" in name or "token" in name or "password" in name for name in kwargs)
+
+
+def _start_upload(emu):
+    hook = EncordHook()
+    return hook.start_upload(emu.ids["dataset_hash"], emu.ids["integration_id"], ["s3://bucket/a.jpg"])
+
+
+def test_upload_trigger_waits_until_the_job_is_done(emulator):
+    job = _start_upload(emulator)
+    trigger = EncordUploadTrigger(**job, end_time=time.time() + 60, poll_interval=0)
+    event = _first_event(trigger)
+    assert event.payload["status"] == "success"
+    assert event.payload["upload_status"] == "DONE" and event.payload["units_done_count"] == 1
+    polls = [r for r in emulator.requests if "datasetdatalongpolling" in str(r)]
+    assert len(polls) >= 4  # three PENDING answers, then DONE
+
+
+def test_transient_errors_are_retried_a_bounded_number_of_times(emulator):
+    job = _start_upload(emulator)
+    emulator.add_fault("rpc:datasetdatalongpolling:GET", "status", status=503, times=2)
+    event = _first_event(EncordUploadTrigger(**job, end_time=time.time() + 60, poll_interval=0))
+    assert event.payload["status"] == "success"
+
+    emulator.add_fault("rpc:datasetdatalongpolling:GET", "status", status=503)
+    event = _first_event(
+        EncordUploadTrigger(**job, end_time=time.time() + 60, poll_interval=0, max_poll_errors=2)
+    )
+    assert event.payload["status"] == "error" and event.payload["retryable"] is True
+    assert "3 checks in a row failed" in event.payload["message"]
+
+
+def test_a_non_retryable_error_ends_the_wait_at_once(emulator):
+    trigger = LabelStatusTrigger(
+        project_hash=emulator.ids["project_hash"], through_stage="Nowhere", end_time=time.time() + 60
+    )
+    event = _first_event(trigger)
+    assert event.payload["status"] == "error" and event.payload["retryable"] is False
+    assert "Nowhere" in event.payload["message"]
+
+
+def test_a_passed_deadline_gives_a_timeout_event(emulator):
+    trigger = LabelStatusTrigger(project_hash=emulator.ids["project_hash"], end_time=time.time() - 1)
+    event = _first_event(trigger)
+    assert event.payload["status"] == "timeout"
+    assert emulator.ids["project_hash"] in event.payload["message"]
+
+
+def test_label_trigger_success_event_carries_the_label_hashes(emulator):
+    trigger = LabelStatusTrigger(
+        project_hash=emulator.ids["project_hash"], min_count=2, end_time=time.time() + 60
+    )
+    event = _first_event(trigger)
+    assert event.payload["status"] == "success"
+    assert event.payload["matched"] == 4 and len(event.payload["label_hashes"]) == 4
+
+
+def test_the_sdk_runs_off_the_event_loop(emulator):
+    emulator.add_fault("rpc:labelrowmetadata:GET", "latency", delay=0.5, times=1)
+    trigger = LabelStatusTrigger(
+        project_hash=emulator.ids["project_hash"], min_count=1, end_time=time.time() + 60
+    )
+    ticks = 0
+
+    async def main():
+        nonlocal ticks
+        waiting = asyncio.ensure_future(trigger.run().__anext__())
+        while not waiting.done():
+            ticks += 1
+            await asyncio.sleep(0.01)
+        return waiting.result()
+
+    event = asyncio.run(main())
+    assert event.payload["status"] == "success"
+    assert ticks >= 10  # the loop kept running while the slow request was in flight
+
+
+def test_format_progress():
+    assert format_progress(412, 1000) == "412/1000 done (41%)"
+    assert format_progress(0, 0) == "0/0 done (100%)"
