@@ -87,5 +87,41 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_encord.hooks.encord"],
             }
         ],
+        "operators": [
+            {
+                "integration-name": "Encord",
+                "python-modules": [
+                    f"airflow_provider_encord.operators.{module}"
+                    for module in (
+                        "datasets",
+                        "labels",
+                        "ontologies",
+                        "projects",
+                        "storage",
+                        "upload",
+                        "workflow",
+                    )
+                ],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": "Encord",
+                "python-modules": ["airflow_provider_encord.sensors.label_status"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "Encord",
+                "python-modules": [
+                    "airflow_provider_encord.triggers.label_status",
+                    "airflow_provider_encord.triggers.upload",
+                ],
+            }
+        ],
+        "extra-links": [
+            "airflow_provider_encord.links.encord.EncordProjectLink",
+            "airflow_provider_encord.links.encord.EncordDatasetLink",
+        ],
         "connection-types": [_connection_type()],
     }
