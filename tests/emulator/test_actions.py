@@ -92,6 +92,8 @@ def test_storage_folders_and_items(encord_emulator_factory):
     assert top == ["Demo data", "Scratch"]
     assert everywhere == ["Demo data", "Scratch", "archive", "images", "medical", "videos"]
     assert [f.name for f in client.find_storage_folders(search="arch")] == ["archive"]
+    children = client.get_storage_folder(UUID(emu.ids["storage_folder_uuid"])).list_subfolders()
+    assert [f.name for f in children] == ["images", "medical", "videos"]  # direct children, over 2 pages
 
     folder = client.get_storage_folder(UUID(emu.ids["storage_folder_uuid"]))
     from encord.orm.storage import StorageItemType

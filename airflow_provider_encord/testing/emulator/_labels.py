@@ -202,7 +202,7 @@ def row_metadata(store: Store, project: Project, row: LabelRow) -> dict[str, Any
         "dataset_hash": unit.get("dataset_hash"),
         "dataset_title": dataset.get("title", ""),
         "data_title": unit.get("title", ""),
-        "data_type": unit.get("data_type", "image"),
+        "data_type": unit.get("data_type", "image").upper(),  # metadata carries the upper-case name
         "data_link": unit.get("url"),
         "file_type": unit.get("file_type"),
         "spaces": {},

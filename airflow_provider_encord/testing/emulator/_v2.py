@@ -352,6 +352,14 @@ def get_folder(ctx: Context, query: dict, body: Any, f: str) -> dict:
     return folder_dto(ctx.store, folder)
 
 
+@router.route("GET", "/storage/folders/{f}/folders")
+def list_subfolders(ctx: Context, query: dict, body: Any, f: str) -> dict:
+    if f not in ctx.store.folders:
+        raise ApiError(404, f"Folder {f} not found")
+    folders = [c for c in ctx.store.folders.values() if c["parent"] == f and _folder_filter(query, c)]
+    return page((folder_dto(ctx.store, c) for c in _sorted_folders(query, folders)), query, ctx)
+
+
 def _descendants(store: Store, folder_uuid: str) -> set[str]:
     found = {folder_uuid}
     changed = True
