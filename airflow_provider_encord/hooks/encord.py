@@ -888,7 +888,8 @@ class EncordHook(BaseHook):
                 raise EncordNotFoundError(
                     f"data_hashes not in project {project.project_hash}: {', '.join(absent)}."
                 )
-            rows = [r for r in rows if r["data_hash"] in set(wanted)]
+            wanted_set = set(wanted)
+            rows = [r for r in rows if r["data_hash"] in wanted_set]
         if through_stage is not None:
             stages = self._stages(project)
             target = self._find_stage(stages, through_stage, "through_stage", project.project_hash)
