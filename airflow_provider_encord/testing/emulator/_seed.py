@@ -6,7 +6,7 @@ import random
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_encord.testing.emulator._labels import ontology_editor, random_labels
+from airflow_provider_encord.testing.emulator._labels import ScaleLabels, ontology_editor, random_labels
 from airflow_provider_encord.testing.emulator._store import (
     LabelRow,
     Project,
@@ -429,6 +429,7 @@ def seed_scale(store: Store, images: int = 1000, objects: int = 5) -> dict[str, 
         )
 
     store.lazy_data.append(data_unit)
+    scale_labels = ScaleLabels(editor, objects, store.owner_email, when)
     project = Project(
         project_hash=project_hash,
         title="Scale project",
@@ -441,9 +442,8 @@ def seed_scale(store: Store, images: int = 1000, objects: int = 5) -> dict[str, 
         stages=stages,
         users={store.owner_email: ADMIN},
         rows=RowTable(images, row, data_index, _scale_index(SCALE_LABEL)),
-        lazy_labels=lambda r: random_labels(
-            editor, random.Random(data_index(r.data_hash)), objects, store.owner_email, when, r.label_hash
-        ),
+        # The same labels as random_labels(editor, random.Random(index), ...), encoded from templates.
+        lazy_labels=lambda r: scale_labels.labels(data_index(r.data_hash), r.label_hash),
     )
     store.projects[project_hash] = project
     store.datasets[dataset_hash]["lazy_count"] = images

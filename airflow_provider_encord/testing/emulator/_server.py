@@ -6,7 +6,6 @@ import base64
 import contextlib
 import fnmatch
 import hashlib
-import json
 import re
 import socket
 import threading
@@ -19,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -103,8 +103,12 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
 def dumps(value: Any) -> bytes:
-    return json.dumps(value, default=_json_default).encode()
+    """JSON bytes of an answer; datetimes as ``isoformat()``. Pre-encoded parts may be ``orjson.Fragment``."""
+    return orjson.dumps(value, default=_json_default, option=_ORJSON_OPTIONS)
 
 
 def _template_regex(template: str) -> re.Pattern[str]:
@@ -195,7 +199,7 @@ class Handler(BaseHTTPRequestHandler):
             user_agent=self.headers.get("User-Agent", ""),
         )
         try:
-            record.body = json.loads(raw) if raw else None
+            record.body = orjson.loads(raw) if raw else None
         except ValueError:
             record.body = None
         try:
