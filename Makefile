@@ -4,22 +4,44 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench docs clean
+.PHONY: install test test-airflow2 lint demo bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test]'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test,docs]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
 lint: install
-	$(BIN)/ruff check airflow_provider_encord tests example_dags benchmarks
-	$(BIN)/ruff format --check airflow_provider_encord tests example_dags benchmarks
+	$(BIN)/ruff check airflow_provider_encord tests example_dags benchmarks scripts
+	$(BIN)/ruff format --check airflow_provider_encord tests example_dags benchmarks scripts
 
 test: install lint
 	$(BIN)/python -m pytest
+	$(BIN)/mkdocs build --strict --quiet
+
+# The example pipeline against the local Encord emulator, with a summary (no Encord account needed).
+demo: install
+	$(BIN)/python scripts/demo.py
+
+# The documentation site, built into site/ (fails on any warning).
+docs: install
+	$(BIN)/mkdocs build --strict
+
+# The same test suite on the oldest supported Airflow (2.11), in its own virtualenv.
+AIRFLOW2_VENV ?= .venv-airflow2
+AIRFLOW2_VERSION ?= 2.11.2
+$(AIRFLOW2_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(AIRFLOW2_VENV)
+	$(AIRFLOW2_VENV)/bin/python -m pip install --quiet --upgrade uv
+	$(AIRFLOW2_VENV)/bin/uv pip install --quiet --python $(AIRFLOW2_VENV)/bin/python \
+		"apache-airflow==$(AIRFLOW2_VERSION)" -e '.[test,docs]'
+	touch $@
+
+test-airflow2: $(AIRFLOW2_VENV)/.installed
+	$(AIRFLOW2_VENV)/bin/python -m pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(AIRFLOW2_VENV) .pytest_cache .ruff_cache .demo site

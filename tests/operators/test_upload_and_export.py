@@ -81,12 +81,24 @@ def test_upload_timeout_event_is_a_clear_failure(emulator):
         op.execute_complete({}, event=event)
 
 
+def _attach_memory_filesystem() -> None:
+    """Make ``memory://`` usable by ObjectStoragePath (Airflow 2.11 registers only schemes of providers)."""
+    import fsspec
+
+    try:
+        from airflow.sdk.io import attach
+    except ImportError:  # Airflow 2
+        from airflow.io.store import attach
+    attach("memory", fs=fsspec.filesystem("memory"))
+
+
 def test_upload_reads_urls_from_a_local_file_and_from_object_storage(emulator, tmp_path):
     local = tmp_path / "urls.txt"
     local.write_text("# exported list\ns3://bucket/one.jpg\n\ns3://bucket/two.png\n")
     result = _upload(emulator, file_urls_path=str(local), deferrable=False).execute({})
     assert result["units_done_count"] == 2
 
+    _attach_memory_filesystem()
     remote = ObjectStoragePath("memory://lists/urls.json")
     remote.parent.mkdir(parents=True, exist_ok=True)
     remote.write_text(json.dumps([f"s3://bucket/many_{i}.jpg" for i in range(3)]))
