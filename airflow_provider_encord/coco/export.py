@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import datetime
 import io
+import queue
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing
 from typing import IO, TYPE_CHECKING, Any
 
 import orjson
@@ -180,19 +183,94 @@ def _server_statuses(names: Sequence[str] | None) -> list[Any] | None:
     return [AnnotationTaskStatus(name) for name in names]
 
 
+#: Bundles read ahead of the conversion: enough to overlap the next read with converting this one, few
+#: enough that memory stays flat.
+PREFETCH_BUNDLES = 2
+
+
 def _label_rows(
     project: Project, label_hashes: Sequence[str], bundle_size: int, feature_hashes: set[str] | None
 ) -> Iterator[dict[str, Any]]:
-    """Label row dictionaries, one ``labelrow`` read per bundle, in the order of ``label_hashes``."""
-    for start in range(0, len(label_hashes), bundle_size):
-        bundle = list(label_hashes[start : start + bundle_size])
+    """Label row dictionaries, one ``labelrow`` read per bundle, in the order of ``label_hashes``.
+
+    A background thread reads the next bundles while the caller converts the current one (at most
+    :data:`PREFETCH_BUNDLES` waiting). An error in a read is raised here, in order; closing the iterator early
+    stops the thread before its next read.
+    """
+
+    def read(bundle: list[str]) -> list[dict[str, Any]]:
         rows = project._client.get_label_rows(
-            bundle,
-            get_signed_url=False,
-            include_object_feature_hashes=feature_hashes,
+            bundle, get_signed_url=False, include_object_feature_hashes=feature_hashes
         )
         position = {label_hash: index for index, label_hash in enumerate(bundle)}
-        yield from sorted(rows, key=lambda row: position.get(row.get("label_hash"), len(position)))
+        return sorted(rows, key=lambda row: position.get(row.get("label_hash"), len(position)))
+
+    bundles = [
+        list(label_hashes[start : start + bundle_size]) for start in range(0, len(label_hashes), bundle_size)
+    ]
+    if len(bundles) <= 1:
+        for bundle in bundles:
+            yield from read(bundle)
+        return
+    with _Prefetcher(read, bundles, PREFETCH_BUNDLES) as results:
+        for rows in results:
+            yield from rows
+
+
+class _Prefetcher:
+    """Runs ``read`` over ``items`` in one background thread, handing results on in order.
+
+    Iterating yields each result or raises the read's exception; leaving the ``with`` block (normally, on an
+    error or on an early exit) stops the thread and waits for it.
+    """
+
+    _DONE = object()
+
+    def __init__(self, read: Callable[[Any], Any], items: Sequence[Any], depth: int) -> None:
+        self._read = read
+        self._items = items
+        self._queue: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="coco-export-prefetch", daemon=True)
+
+    def _put(self, entry: tuple[Any, BaseException | None]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        for item in self._items:
+            if self._stop.is_set():
+                return
+            try:
+                result = self._read(item)
+            except BaseException as error:  # handed to the consumer, which raises it
+                self._put((None, error))
+                return
+            if not self._put((result, None)):
+                return
+        self._put((self._DONE, None))
+
+    def __enter__(self) -> Iterator[Any]:
+        self._thread.start()
+        return self._results()
+
+    def _results(self) -> Iterator[Any]:
+        while True:
+            result, error = self._queue.get()
+            if error is not None:
+                raise error
+            if result is self._DONE:
+                return
+            yield result
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def write_coco(
@@ -250,8 +328,9 @@ def write_coco(
         "encord_project_hash": str(project.project_hash),
         "encord_ontology_hash": str(project.ontology_hash),
     }
-    with CocoStreamWriter(out, info=info, categories=converter.categories) as writer:
-        for row in _label_rows(project, hashes, filters.bundle_size, feature_hashes):
+    rows = _label_rows(project, hashes, filters.bundle_size, feature_hashes)
+    with closing(rows), CocoStreamWriter(out, info=info, categories=converter.categories) as writer:
+        for row in rows:
             writer.add(*converter.convert_label_row(row))
     result = converter.stats.as_dict()
     result.update(counts)

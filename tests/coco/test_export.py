@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import threading
 
 import orjson
 import pytest
@@ -13,6 +14,7 @@ from encord.objects.coordinates import BoundingBoxCoordinates
 from pycocotools.coco import COCO
 
 from airflow_provider_encord.coco import export_coco_dict, write_coco
+from airflow_provider_encord.coco.export import PREFETCH_BUNDLES, _label_rows
 
 FAST = RequestsSettings(
     max_retries=1, backoff_factor=0.0, connection_retries=0, connect_timeout=5, read_timeout=30
@@ -211,3 +213,57 @@ def test_scale_project_streams_every_row(encord_emulator_factory, client):
     assert [r.query_type for r in emulator.requests if r.transport == "rpc"] == ["labelrowmetadata"] + [
         "labelrow"
     ] * 3
+
+
+def _prefetch_threads():
+    return [t for t in threading.enumerate() if t.name == "coco-export-prefetch" and t.is_alive()]
+
+
+@pytest.fixture
+def scale_project(encord_emulator_factory):
+    emulator = encord_emulator_factory(seed="scale", scale_images=60, scale_objects=2)
+    scale_client = EncordUserClient.create_with_ssh_private_key(
+        emulator.private_key, domain=emulator.url, requests_settings=FAST
+    )
+    project = scale_client.get_project(emulator.ids["project_hash"])
+    emulator.clear_requests()
+    return emulator, project
+
+
+def test_bundles_read_ahead_come_out_in_order(scale_project):
+    emulator, project = scale_project
+    expected = export_coco_dict(project, bundle_size=60)  # one bundle: no read-ahead
+    emulator.clear_requests()
+    streamed = export_coco_dict(project, bundle_size=7)  # nine bundles read ahead
+    assert [c.body["values"]["uid"] for c in label_row_calls(emulator)[1:]] == [
+        [f"5ca1e1ab-0000-4000-8000-{i:012x}" for i in range(start, min(start + 7, 60))]
+        for start in range(0, 60, 7)
+    ]
+    expected["info"].pop("date_created")
+    streamed["info"].pop("date_created")
+    assert streamed == expected
+    assert not _prefetch_threads()
+
+
+def test_a_failed_bundle_read_is_raised_and_stops_the_reads(scale_project):
+    from encord.exceptions import ResourceNotFoundError
+
+    emulator, project = scale_project
+    emulator.add_fault("rpc:labelrow:GET", "rpc_error", error_code="RESOURCE_NOT_FOUND_ERROR", times=1)
+    with pytest.raises(ResourceNotFoundError):
+        write_coco(project, io.BytesIO(), bundle_size=10)
+    assert [c.query_type for c in label_row_calls(emulator)] == ["labelrowmetadata", "labelrow"]
+    assert not _prefetch_threads()
+
+
+def test_closing_the_rows_early_stops_the_read_ahead(scale_project):
+    emulator, project = scale_project
+    hashes = [f"5ca1e1ab-0000-4000-8000-{i:012x}" for i in range(60)]
+    rows = _label_rows(project, hashes, 5, None)
+    first = next(rows)
+    assert first["label_hash"] == hashes[0]
+    assert _prefetch_threads()
+    rows.close()
+    assert not _prefetch_threads()
+    # the metadata-free reads: the bundle handed out, at most PREFETCH_BUNDLES queued and one under way
+    assert 1 <= len(label_row_calls(emulator)) <= 2 + PREFETCH_BUNDLES < 12
