@@ -165,10 +165,17 @@ def _round(value: float) -> float:
     return round(value, _DIGITS)
 
 
+#: ``["0", "1", ...]``: the keys of a point dictionary that is already in order (the usual case).
+_ORDERED_KEYS = [str(i) for i in range(256)]
+
+
 def _point_list(raw: Any) -> list[Mapping[str, Any]]:
     """Points of a polygon/polyline, given as ``{"0": {x, y}, ...}`` or as a list."""
     if isinstance(raw, Mapping):
-        return [raw[key] for key in sorted(raw, key=lambda k: int(k) if str(k).isdigit() else 0)]
+        keys = list(raw)
+        if keys == _ORDERED_KEYS[: len(keys)]:
+            return list(raw.values())
+        return [raw[key] for key in sorted(keys, key=lambda k: int(k) if str(k).isdigit() else 0)]
     if isinstance(raw, list):
         return list(raw)
     return []
@@ -185,8 +192,17 @@ def _ring_area(ring: Sequence[tuple[float, float]]) -> float:
 
 def _bbox_of(points: Iterable[tuple[float, float]]) -> list[float]:
     xs, ys = zip(*points, strict=False)
+    return _bbox_of_xy(xs, ys)
+
+
+def _bbox_of_xy(xs: Sequence[float], ys: Sequence[float]) -> list[float]:
     x0, y0 = min(xs), min(ys)
-    return [_round(x0), _round(y0), _round(max(xs) - x0), _round(max(ys) - y0)]
+    return [
+        round(x0, _DIGITS),
+        round(y0, _DIGITS),
+        round(max(xs) - x0, _DIGITS),
+        round(max(ys) - y0, _DIGITS),
+    ]
 
 
 class CocoConverter:
@@ -406,10 +422,10 @@ class CocoConverter:
     def _bounding_box(self, obj, category, width, height):
         box = obj["boundingBox"]
         x, y, w, h = box["x"] * width, box["y"] * height, box["w"] * width, box["h"] * height
-        x0, y0, x1, y1 = _round(x), _round(y), _round(x + w), _round(y + h)
+        x0, y0, x1, y1 = round(x, _DIGITS), round(y, _DIGITS), round(x + w, _DIGITS), round(y + h, _DIGITS)
         return {
-            "bbox": [x0, y0, _round(w), _round(h)],
-            "area": _round(w * h),
+            "bbox": [x0, y0, round(w, _DIGITS), round(h, _DIGITS)],
+            "area": round(w * h, _DIGITS),
             "segmentation": [[x0, y0, x1, y0, x1, y1, x0, y1]],
         }
 
@@ -427,16 +443,15 @@ class CocoConverter:
 
     def _polygon(self, obj, category, width, height):
         raw_polygons = obj.get("polygons")
-        if raw_polygons:
-            polygons = [
-                [
-                    [(ring[i] * width, ring[i + 1] * height) for i in range(0, len(ring) - 1, 2)]
-                    for ring in polygon
-                ]
-                for polygon in raw_polygons
+        if not raw_polygons:
+            return self._simple_polygon(_point_list(obj.get("polygon")), width, height)
+        polygons = [
+            [
+                [(ring[i] * width, ring[i + 1] * height) for i in range(0, len(ring) - 1, 2)]
+                for ring in polygon
             ]
-        else:
-            polygons = [[[(p["x"] * width, p["y"] * height) for p in _point_list(obj.get("polygon"))]]]
+            for polygon in raw_polygons
+        ]
         polygons = [[ring for ring in rings if len(ring) >= 3] for rings in polygons]
         polygons = [rings for rings in polygons if rings]
         if not polygons:
@@ -458,6 +473,23 @@ class CocoConverter:
                 [_round(value) for point in rings[0] for value in point] for rings in polygons
             ]
         return result
+
+    @staticmethod
+    def _simple_polygon(points: list[Mapping[str, Any]], width: int, height: int) -> dict[str, Any] | None:
+        """One ring given as ``polygon`` points: what the ``polygons`` case gives for a single ring."""
+        if len(points) < 3:
+            return None
+        xs = [p["x"] * width for p in points]
+        ys = [p["y"] * height for p in points]
+        total = 0.0
+        x_prev, y_prev = xs[-1], ys[-1]
+        for x, y in zip(xs, ys, strict=True):
+            total += x_prev * y - x * y_prev
+            x_prev, y_prev = x, y
+        flat = [0.0] * (2 * len(xs))
+        flat[0::2] = [round(x, _DIGITS) for x in xs]
+        flat[1::2] = [round(y, _DIGITS) for y in ys]
+        return {"bbox": _bbox_of_xy(xs, ys), "area": round(abs(total) / 2.0, _DIGITS), "segmentation": [flat]}
 
     def _polyline(self, obj, category, width, height):
         points = [(p["x"] * width, p["y"] * height) for p in _point_list(obj.get("polyline"))]

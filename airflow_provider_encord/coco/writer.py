@@ -75,12 +75,16 @@ class CocoStreamWriter:
 
     def add(self, images: Iterable[Mapping[str, Any]], annotations: Iterable[Mapping[str, Any]]) -> None:
         """Add the images and annotations of one label row."""
-        for image in images:
-            self._out.write(orjson.dumps(image) if self._first_image else b"," + orjson.dumps(image))
+        # One encoding per row: a list's JSON without its brackets is its items' JSON joined by commas.
+        images = images if isinstance(images, list) else list(images)
+        if images:
+            data = orjson.dumps(images)
+            self._out.write(data[1:-1] if self._first_image else b"," + data[1:-1])
             self._first_image = False
-        for annotation in annotations:
-            data = orjson.dumps(annotation)
-            self._spool.write(data if self._first_annotation else b"," + data)
+        annotations = annotations if isinstance(annotations, list) else list(annotations)
+        if annotations:
+            data = orjson.dumps(annotations)
+            self._spool.write(data[1:-1] if self._first_annotation else b"," + data[1:-1])
             self._first_annotation = False
 
     def close(self) -> None:
