@@ -51,3 +51,57 @@ def test_the_sdk_reads_the_scale_labels(encord_emulator_factory):
     assert shapes == {"BoundingBoxCoordinates", "PolygonCoordinates", "PointCoordinate"}
     assert all(len(row.get_object_instances()) == 4 for row in rows)
     assert all(len(row.get_classification_instances()) == 1 for row in rows)
+
+
+def test_label_row_save_accepts_a_list_of_uids_and_a_single_uid(encord_emulator):
+    from encord import EncordUserClient
+    from encord.objects.coordinates import BoundingBoxCoordinates
+    from encord.objects.ontology_object_instance import ObjectInstance
+
+    client = EncordUserClient.create_with_ssh_private_key(
+        encord_emulator.private_key, domain=encord_emulator.url
+    )
+    project = client.get_project(encord_emulator.ids["project_hash"])
+    rows = [r for r in project.list_label_rows_v2() if r.label_hash is not None][:2]
+    car = project.ontology_structure.get_child_by_title("Car")
+    before = []
+    for row in rows:
+        row.initialise_labels()
+        before.append(len(row.get_object_instances()))
+        instance = ObjectInstance(car)
+        instance.set_for_frames(BoundingBoxCoordinates(height=0.1, width=0.2, top_left_x=0.3, top_left_y=0.4))
+        row.add_object_instance(instance)
+    rows[0].save()  # uid sent as a list: ["<label hash>"]
+    with project.create_bundle() as bundle:
+        rows[1].save(bundle=bundle)
+    project._client.save_label_row(rows[0].label_hash, rows[0].to_encord_dict())  # uid sent as a string
+
+    posts = [w for w in encord_emulator.store.label_row_writes if w[1] == "POST"]
+    assert [type(uid) for _, _, uid in posts] == [list, list, str]
+    assert posts[0][2] == [rows[0].label_hash]
+    for row, count in zip(rows, before, strict=True):
+        fresh = project.list_label_rows_v2(label_hashes=[row.label_hash])[0]
+        fresh.initialise_labels()
+        boxes = [o for o in fresh.get_object_instances() if o.object_name == "Car"]
+        assert len(fresh.get_object_instances()) == count + 1
+        assert any(
+            b.get_annotations()[0].coordinates == BoundingBoxCoordinates(0.1, 0.2, 0.3, 0.4) for b in boxes
+        )
+
+
+def test_a_multi_row_save_naming_an_unknown_row_saves_nothing(encord_emulator):
+    from encord import EncordUserClient
+    from encord.exceptions import ResourceNotFoundError
+
+    client = EncordUserClient.create_with_ssh_private_key(
+        encord_emulator.private_key, domain=encord_emulator.url
+    )
+    project = client.get_project(encord_emulator.ids["project_hash"])
+    row = next(r for r in project.list_label_rows_v2() if r.label_hash is not None)
+    row.initialise_labels()
+    edited = project.list_label_rows_v2(label_hashes=[row.label_hash])[0].last_edited_at
+    with pytest.raises(ResourceNotFoundError, match="not-a-label"):
+        project._client.save_label_rows(
+            [row.label_hash, "not-a-label"], [row.to_encord_dict(), row.to_encord_dict()]
+        )
+    assert project.list_label_rows_v2(label_hashes=[row.label_hash])[0].last_edited_at == edited

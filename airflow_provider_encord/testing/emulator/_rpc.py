@@ -206,28 +206,50 @@ def create_label_rows(ctx: Context, *, resource_type: Any, resource_id: Any, uid
 
 
 @rpc("labelrow", "POST")
-def save_label_row(
+def save_label_rows(
     ctx: Context, *, resource_type: Any, resource_id: Any, uid: Any, payload: Any, **_: Any
 ) -> bool:
-    """Saves a label row written in Encord's label JSON."""
+    """Saves label rows written in Encord's label JSON.
+
+    Two forms, as the service accepts them: one label hash with the label row as the payload
+    (``save_label_row``), or a list of label hashes with ``{"multi_request": true, "labels": [...]}``
+    (``save_label_rows``, what ``LabelRowV2.save()`` sends, in bundles too).
+    """
     project = _project(ctx, resource_type, resource_id)
     ctx.store.label_row_writes.append((project.project_hash, "POST", uid))
-    row = project.rows.by_label_hash(str(uid))
-    if row is None or not isinstance(payload, dict):
-        raise RpcError("RESOURCE_NOT_FOUND_ERROR", f"Label row {uid} not found", status=404)
+    if isinstance(uid, list):
+        labels = (payload or {}).get("labels") if isinstance(payload, dict) else None
+        if not isinstance(labels, list) or len(labels) != len(uid):
+            raise RpcError(
+                "INVALID_ARGUMENTS_ERROR", "A multi-row save needs one entry in payload.labels per uid"
+            )
+        pairs = list(zip(uid, labels, strict=True))
+    else:
+        pairs = [(uid, payload)]
+    rows = []
+    for label_hash, label in pairs:
+        row = project.rows.by_label_hash(str(label_hash))
+        if row is None or not isinstance(label, dict):
+            raise RpcError("RESOURCE_NOT_FOUND_ERROR", f"Label row {label_hash} not found", status=404)
+        rows.append((row, label))
+    for row, label in rows:  # all found: save them together
+        _save_labels(project, row, label)
+    return True
+
+
+def _save_labels(project: Project, row: LabelRow, label: dict[str, Any]) -> None:
     row = project.rows.materialise(row.data_hash) or row
-    unit = next(iter((payload.get("data_units") or {}).values()), {})
+    unit = next(iter((label.get("data_units") or {}).values()), {})
     labels = unit.get("labels") or {}
     row.labels = {
         "objects": labels.get("objects", []),
         "classifications": labels.get("classifications", []),
-        "object_answers": payload.get("object_answers") or {},
-        "classification_answers": payload.get("classification_answers") or {},
+        "object_answers": label.get("object_answers") or {},
+        "classification_answers": label.get("classification_answers") or {},
     }
     row.last_edited_at = now()
     if row.label_status == "NOT_LABELLED":
         row.label_status = "LABEL_IN_PROGRESS"
-    return True
 
 
 # -- datasets --------------------------------------------------------------------------------------------
