@@ -1,9 +1,11 @@
 """Fetch a project's label rows in bundles and write them as COCO, without creating or changing anything.
 
-The fetching uses two read-only calls of the Encord SDK's project client: one ``labelrowmetadata`` listing for
-the whole project (filtered on the server where the SDK allows it), then one ``labelrow`` read per bundle of
-label hashes. Rows that were never labelled (no label hash) are counted and skipped: initialising them through
-the SDK would create label rows on the server.
+The fetching sends two kinds of read-only RPC requests, the ones the Encord SDK's ``list_label_rows`` and
+``get_label_rows`` send (built and signed by the SDK, see :mod:`airflow_provider_encord.coco._rpc`): one
+``labelrowmetadata`` listing for the whole project (filtered on the server where the API allows it), parsed
+as it streams in so that memory does not grow with the project, then one ``labelrow`` read per bundle of
+label hashes, read ahead in a background thread. Rows that were never labelled (no label hash) are counted
+and skipped: initialising them through the SDK would create label rows on the server.
 """
 
 from __future__ import annotations
@@ -13,17 +15,17 @@ import io
 import queue
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
+from airflow_provider_encord.coco._rpc import rpc_read, rpc_stream
 from airflow_provider_encord.coco.converter import CocoConverter
 from airflow_provider_encord.coco.writer import CocoStreamWriter
 
 if TYPE_CHECKING:
-    from encord.orm.label_row import LabelRowMetadata
     from encord.project import Project
 
 #: The server reads at most this many label rows in one request.
@@ -101,24 +103,23 @@ class _Filters:
         self.stage_title = workflow_stage if workflow_stage and not self.stage_uuid else None
         self.edited_after = _parse_time(edited_after)
 
-    def keep(self, row: LabelRowMetadata) -> bool:
-        """Checks the SDK cannot ask the server for, applied to one listed row."""
-        if self.label_hashes is not None and row.label_hash not in self._label_hash_set:
+    def keep(self, row: Mapping[str, Any]) -> bool:
+        """Checks the SDK cannot ask the server for, applied to one listed row (see ``_listed_row``)."""
+        if self.label_hashes is not None and row["label_hash"] not in self._label_hash_set:
             return False
-        if self.row_statuses is not None:
-            status = getattr(row.label_status, "value", row.label_status)
-            if status not in self.row_statuses:
-                return False
+        if self.row_statuses is not None and row["label_status"] not in self.row_statuses:
+            return False
         if self.stage_uuid is not None or self.stage_title is not None:
-            node = row.workflow_graph_node
-            if node is None:
+            if row["stage_uuid"] is None:
                 return False
-            if self.stage_uuid is not None and str(node.uuid).lower() != self.stage_uuid:
+            if self.stage_uuid is not None and str(row["stage_uuid"]).lower() != self.stage_uuid:
                 return False
-            if self.stage_title is not None and node.title != self.stage_title:
+            if self.stage_title is not None and row["stage_title"] != self.stage_title:
                 return False
-        if self.edited_after is not None and row.last_edited_at is not None:
-            edited = row.last_edited_at
+        if self.edited_after is not None and row["last_edited_at"] is not None:
+            from encord.common.time_parser import parse_datetime
+
+            edited = parse_datetime(row["last_edited_at"])
             if edited.tzinfo is None:
                 edited = edited.replace(tzinfo=datetime.timezone.utc)
             if edited < self.edited_after:
@@ -151,36 +152,71 @@ def _parse_time(value: datetime.datetime | str | None) -> datetime.datetime | No
     return value
 
 
+def _listed_row(item: dict[str, Any]) -> dict[str, Any]:
+    """The fields of one ``labelrowmetadata`` entry the export uses (the rest is dropped as it streams by)."""
+    node = item.get("workflow_graph_node")
+    return {
+        "label_hash": item.get("label_hash"),
+        "label_status": item.get("label_status"),
+        "stage_uuid": node.get("uuid") if isinstance(node, dict) else None,
+        "stage_title": node.get("title") if isinstance(node, dict) else None,
+        "last_edited_at": item.get("last_edited_at"),
+    }
+
+
+def _listing_payload(filters: _Filters) -> dict[str, Any]:
+    """The ``labelrowmetadata`` payload the SDK's ``list_label_rows`` sends for these filters."""
+    return {
+        "edited_before": None,
+        "edited_after": filters.edited_after.isoformat() if filters.edited_after is not None else None,
+        "label_statuses": filters.server_statuses,
+        "shadow_data_state": None,
+        "include_uninitialised_labels": True,
+        "data_hashes": None,
+        "label_hashes": filters.label_hashes,
+        "data_title_eq": None,
+        "data_title_like": None,
+        "workflow_graph_node_title_eq": filters.stage_title,
+        "workflow_graph_node_title_like": None,
+        "include_client_metadata": False,
+        "include_images_data": False,
+        "include_children": False,
+        "include_workflow_graph_node": filters.stage_uuid is not None or filters.stage_title is not None,
+        "include_all_label_branches": False,
+        "branch_name": None,
+        "client_metadata_as_signed_url": False,
+    }
+
+
 def _list_label_hashes(project: Project, filters: _Filters, counts: dict[str, int]) -> list[str]:
-    """One ``labelrowmetadata`` request; returns the label hashes to export, in listing order."""
+    """One ``labelrowmetadata`` request, parsed as it arrives: the label hashes to export, in order."""
     if filters.label_hashes == []:
         return []
-    rows = project._client.list_label_rows(
-        edited_after=filters.edited_after,
-        label_statuses=_server_statuses(filters.server_statuses),
-        label_hashes=filters.label_hashes,
-        workflow_graph_node_title_eq=filters.stage_title,
-        include_uninitialised_labels=True,
-        include_workflow_graph_node=filters.stage_uuid is not None or filters.stage_title is not None,
-    )
-    hashes: list[str] = []
-    for row in rows:
+    hashes: dict[str, None] = {}
+    listed = 0
+    for row in rpc_stream(project, "labelrowmetadata", _listing_payload(filters), _listed_row):
+        listed += 1
         if not filters.keep(row):
             counts["skipped_filtered"] += 1
-        elif row.label_hash is None:
+        elif row["label_hash"] is None:
             counts["skipped_unlabelled"] += 1
         else:
-            hashes.append(row.label_hash)
-    counts["label_rows_listed"] = len(rows)
-    return list(dict.fromkeys(hashes))
+            hashes[row["label_hash"]] = None
+    counts["label_rows_listed"] = listed
+    return list(hashes)
 
 
-def _server_statuses(names: Sequence[str] | None) -> list[Any] | None:
-    if not names:
-        return None
-    from encord.orm.label_row import AnnotationTaskStatus
-
-    return [AnnotationTaskStatus(name) for name in names]
+def _bundle_payload(feature_hashes: set[str] | None) -> dict[str, Any]:
+    """The ``labelrow`` payload the SDK's ``get_label_rows`` sends (no signed URLs)."""
+    return {
+        "get_signed_url": False,
+        "multi_request": True,
+        "include_object_feature_hashes": sorted(feature_hashes) if feature_hashes is not None else None,
+        "include_classification_feature_hashes": None,
+        "include_reviews": False,
+        "include_export_history": False,
+        "include_archived": False,
+    }
 
 
 #: Bundles read ahead of the conversion: enough to overlap the next read with converting this one, few
@@ -199,9 +235,7 @@ def _label_rows(
     """
 
     def read(bundle: list[str]) -> list[dict[str, Any]]:
-        rows = project._client.get_label_rows(
-            bundle, get_signed_url=False, include_object_feature_hashes=feature_hashes
-        )
+        rows = rpc_read(project, "labelrow", bundle, _bundle_payload(feature_hashes))
         position = {label_hash: index for index, label_hash in enumerate(bundle)}
         return sorted(rows, key=lambda row: position.get(row.get("label_hash"), len(position)))
 

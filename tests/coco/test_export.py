@@ -267,3 +267,83 @@ def test_closing_the_rows_early_stops_the_read_ahead(scale_project):
     assert not _prefetch_threads()
     # the metadata-free reads: the bundle handed out, at most PREFETCH_BUNDLES queued and one under way
     assert 1 <= len(label_row_calls(emulator)) <= 2 + PREFETCH_BUNDLES < 12
+
+
+def listing_calls(emulator):
+    return [r for r in emulator.requests if r.query_type == "labelrowmetadata"]
+
+
+def test_the_listing_sends_what_the_sdk_sends(project, encord_emulator):
+    project._client.list_label_rows(include_uninitialised_labels=True, include_workflow_graph_node=False)
+    sdk_call = listing_calls(encord_emulator)[-1]
+    encord_emulator.clear_requests()
+    write_coco(project, io.BytesIO())
+    ours = listing_calls(encord_emulator)[-1]
+    assert ours.status == 200 and ours.user == encord_emulator.owner_email
+    assert ours.resource_type == sdk_call.resource_type == "project"
+    assert ours.resource_id == sdk_call.resource_id
+    assert ours.body["query_method"] == "GET"
+    assert ours.body["values"] == sdk_call.body["values"]
+
+
+def test_bearer_token_clients_are_signed_the_sdk_way(encord_emulator):
+    client = EncordUserClient.create_with_bearer_token(
+        encord_emulator.bearer_token, domain=encord_emulator.url, requests_settings=FAST
+    )
+    project = client.get_project(encord_emulator.ids["project_hash"])
+    assert write_coco(project, io.BytesIO())["images"] == 10
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [("RESOURCE_NOT_FOUND_ERROR", "ResourceNotFoundError"), ("AUTHORISATION_ERROR", "AuthorisationError")],
+)
+def test_an_error_envelope_on_the_listing_raises_the_sdk_error(project, encord_emulator, code, error):
+    import encord.exceptions
+
+    encord_emulator.add_fault("rpc:labelrowmetadata:GET", "rpc_error", error_code=code, times=1)
+    out = io.BytesIO()
+    with pytest.raises(getattr(encord.exceptions, error)):
+        write_coco(project, out)
+    assert len(listing_calls(encord_emulator)) == 1  # envelope errors are not retried
+    assert not [c for c in label_row_calls(encord_emulator) if c.query_type == "labelrow"]
+
+
+def test_a_server_error_on_the_listing_is_retried(project, encord_emulator):
+    fault = encord_emulator.add_fault(
+        "rpc:labelrowmetadata:GET", "status", status=503, retry_after=0, times=1
+    )
+    counts = write_coco(project, io.BytesIO())
+    assert fault.fired == 1
+    assert [c.status for c in listing_calls(encord_emulator)] == [503, 200]
+    assert counts["images"] == 10
+
+
+def test_a_server_error_on_a_bundle_is_retried(project, encord_emulator):
+    encord_emulator.add_fault("rpc:labelrow:GET", "status", status=500, times=1)
+    counts = write_coco(project, io.BytesIO(), bundle_size=4)
+    assert [c.status for c in label_row_calls(encord_emulator) if c.query_type == "labelrow"] == [
+        500,
+        200,
+        200,
+        200,
+    ]
+    assert counts["images"] == 10
+
+
+def test_retries_are_bounded(project, encord_emulator):
+    from encord.exceptions import GenericServerError, RateLimitExceededError
+
+    encord_emulator.add_fault("rpc:labelrowmetadata:GET", "status", status=429, retry_after=0)
+    with pytest.raises(RateLimitExceededError):
+        write_coco(project, io.BytesIO())
+    assert len(listing_calls(encord_emulator)) == 1 + FAST.max_retries
+    encord_emulator.clear_faults()
+    encord_emulator.clear_requests()
+    encord_emulator.add_fault("rpc:labelrow:GET", "status", status=502)
+    with pytest.raises(GenericServerError):
+        write_coco(project, io.BytesIO())
+    assert (
+        len([c for c in label_row_calls(encord_emulator) if c.query_type == "labelrow"])
+        == 1 + FAST.max_retries
+    )
