@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import pathlib
+import platform
 import re
 import resource
 import subprocess
@@ -58,6 +59,11 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def worker(kind: str, url: str, key_path: str, project_hash: str, output: str, bundle_size: int) -> None:
     """One export; for ``ours-convert``/``sdk`` also the time of the conversion step alone."""
     from encord import EncordUserClient
@@ -67,6 +73,7 @@ def worker(kind: str, url: str, key_path: str, project_hash: str, output: str, b
         ssh_private_key_path=key_path, domain=url, requests_settings=_settings()
     )
     baseline = _rss_mb()
+    cpu_started = _cpu_s()
     started = time.perf_counter()
     project = client.get_project(project_hash)
     result: dict = {}
@@ -92,6 +99,7 @@ def worker(kind: str, url: str, key_path: str, project_hash: str, output: str, b
             json.dump(document, out)
         result["annotations"] = len(document["annotations"])
     result["wall_s"] = round(time.perf_counter() - started, 3)
+    result["cpu_s"] = round(_cpu_s() - cpu_started, 3)
     result["peak_rss_mb"] = round(_rss_mb(), 1)
     result["baseline_rss_mb"] = round(baseline, 1)
     result["requests"] = counter[0]
@@ -237,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     for images, compare in plan:
         emulator = Emulator(images, args.objects)
         try:
-            row = {"images": images, "objects_per_image": args.objects}
+            row = {"images": images, "objects_per_image": args.objects, "load_average": os.getloadavg()[0]}
             row["ours"] = measure("ours-convert" if compare else "ours", emulator, args.bundle_size)
             if compare:
                 row["sdk"] = measure("sdk", emulator, args.bundle_size)
@@ -250,7 +258,19 @@ def main(argv: list[str] | None = None) -> int:
     print(_table(results))
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"results": results, "bundle_size": args.bundle_size}, indent=2) + "\n")
+    machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
+    out.write_text(
+        json.dumps(
+            {
+                "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "machine": machine,
+                "bundle_size": args.bundle_size,
+                "results": results,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"\nwritten to {out}")
     return 0
 
@@ -258,20 +278,25 @@ def main(argv: list[str] | None = None) -> int:
 def _line(row: dict) -> str:
     ours = row["ours"]
     text = (
-        f"{row['images']:>7} images: ours {ours['wall_s']:.2f} s, {ours['peak_rss_mb']:.0f} MB, "
-        f"{ours['requests']} requests"
+        f"{row['images']:>7} images: ours {ours['wall_s']:.2f} s ({ours['cpu_s']:.2f} s CPU), "
+        f"{ours['peak_rss_mb']:.0f} MB, {ours['requests']} requests"
     )
     if "sdk" in row:
         sdk = row["sdk"]
-        text += f" | sdk {sdk['wall_s']:.2f} s, {sdk['peak_rss_mb']:.0f} MB, {sdk['requests']} requests"
+        text += (
+            f" | sdk {sdk['wall_s']:.2f} s ({sdk['cpu_s']:.2f} s CPU), {sdk['peak_rss_mb']:.0f} MB, "
+            f"{sdk['requests']} requests"
+        )
+    text += f" | load average {row['load_average']:.1f}"
     return text
 
 
 def _table(results: list[dict]) -> str:
     header = (
-        "| images | annotations | ours s | ours MB | ours req | sdk s | sdk MB | sdk req | time x | memory x "
+        "| images | annotations | ours s | ours CPU s | ours MB | ours req "
+        "| sdk s | sdk CPU s | sdk MB | sdk req | time x | memory x "
         "| ours convert s | sdk convert s | convert x |\n"
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
     lines = [header]
     for row in results:
@@ -280,12 +305,14 @@ def _table(results: list[dict]) -> str:
             str(row["images"]),
             str(ours["annotations"]),
             f"{ours['wall_s']:.2f}",
+            f"{ours['cpu_s']:.2f}",
             f"{ours['peak_rss_mb']:.0f}",
             str(ours["requests"]),
         ]
         if sdk:
             cells += [
                 f"{sdk['wall_s']:.2f}",
+                f"{sdk['cpu_s']:.2f}",
                 f"{sdk['peak_rss_mb']:.0f}",
                 str(sdk["requests"]),
                 f"{sdk['wall_s'] / ours['wall_s']:.1f}",
@@ -295,7 +322,7 @@ def _table(results: list[dict]) -> str:
                 f"{sdk['convert_s'] / max(ours['convert_s'], 1e-3):.0f}",
             ]
         else:
-            cells += ["-"] * 8
+            cells += ["-"] * 9
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
