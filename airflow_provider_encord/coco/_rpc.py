@@ -10,6 +10,7 @@ label rows stay plain dictionaries. Errors map to the SDK's own exceptions, as t
 
 from __future__ import annotations
 
+import gc
 import itertools
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -174,13 +175,30 @@ def _unparseable(content: bytes, context: Any) -> Exception:
     return RequestException(f"Error parsing JSON response: {text}", context=context)
 
 
+def _loads(content: bytes) -> Any:
+    """``orjson.loads`` with the cyclic garbage collector paused for the call.
+
+    A parsed JSON document has no reference cycles, so the collector has nothing to find in it; left on, it
+    runs once per 700 new objects while a bundle (about 100 000 objects for 500 label rows) is parsed, and
+    its full passes traverse every live object, the bundle being converted included. Pausing it makes the
+    parse about three times cheaper. It is switched back on only if it was on.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return orjson.loads(content)
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def rpc_read(project: Project, query_type: str, uid: Any, payload: Any) -> Any:
     """One RPC read, its whole answer parsed: the ``response`` of the envelope, or the SDK's exception."""
     session, response, context = _send(_sdk_signed_request(project, query_type, uid, payload), stream=False)
     with session, response:
         content = response.content
     try:
-        envelope = orjson.loads(content)
+        envelope = _loads(content)
     except orjson.JSONDecodeError as error:
         raise _unparseable(content, context) from error
     _raise_for_envelope(envelope, context)

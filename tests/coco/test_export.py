@@ -347,3 +347,17 @@ def test_retries_are_bounded(project, encord_emulator):
         len([c for c in label_row_calls(encord_emulator) if c.query_type == "labelrow"])
         == 1 + FAST.max_retries
     )
+
+
+def test_the_garbage_collector_is_left_as_it_was(project):
+    import gc
+
+    assert gc.isenabled()
+    write_coco(project, io.BytesIO(), bundle_size=3)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        write_coco(project, io.BytesIO(), bundle_size=3)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
