@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from datetime import datetime, timezone
 
 import orjson
@@ -25,15 +26,43 @@ EDITOR = ontology_editor(
 )
 
 
+def _shape_of(obj):
+    return {key for key in ("boundingBox", "polygon", "point", "polyline") if key in obj}
+
+
 @pytest.mark.parametrize("n_objects", [0, 1, 5, 12])
-def test_templates_give_the_labels_random_labels_gives(n_objects):
+def test_scale_labels_have_the_form_random_labels_gives(n_objects):
     templates = ScaleLabels(EDITOR, n_objects, "owner@example.com", WHEN)
-    for index in range(40):
-        key = f"label-{index}"
-        expected = random_labels(EDITOR, random.Random(index), n_objects, "owner@example.com", WHEN, key)
-        encoded = orjson.loads(dumps(templates.labels(index, key)))
-        assert encoded == expected
-    assert encoded["objects"] or n_objects == 0
+    hashes = set()
+    for index in range(300):
+        reference = random_labels(EDITOR, random.Random(index), n_objects, "owner@example.com", WHEN, "key")
+        labels = orjson.loads(dumps(templates.labels(index)))
+        assert labels == orjson.loads(dumps(templates.labels(index)))  # the same index, the same labels
+        assert set(labels) == set(reference)
+        assert len(labels["objects"]) == len(reference["objects"])
+        for ours, theirs in zip(labels["objects"], reference["objects"], strict=True):
+            assert set(ours) == set(theirs)
+            assert _shape_of(ours) == _shape_of(theirs)
+            assert {k: v for k, v in ours.items() if k not in ("objectHash",) and not _shape_of({k: v})} == {
+                k: v for k, v in theirs.items() if k not in ("objectHash",) and not _shape_of({k: v})
+            }
+            (shape,) = _shape_of(ours)
+            coordinates = (
+                [v for point in ours[shape].values() for v in point.values()]
+                if shape != "boundingBox"
+                else list(ours[shape].values())
+            )
+            assert coordinates and all(0.0 <= v <= 1.0 for v in coordinates)
+        assert list(labels["object_answers"]) == [obj["objectHash"] for obj in labels["objects"]]
+        assert [c["featureHash"] for c in labels["classifications"]] == [
+            c["featureHash"] for c in reference["classifications"]
+        ]
+        for answer in labels["classification_answers"].values():
+            assert answer["classifications"][0]["answers"][0]["name"] in ("Sunny", "Rainy", "Foggy 100%")
+        row_hashes = list(labels["object_answers"]) + list(labels["classification_answers"])
+        assert all(re.fullmatch(r"[0-9a-f]{8}", h) for h in row_hashes)
+        hashes.update(row_hashes)
+    assert len(hashes) == 300 * (len(reference["objects"]) + len(reference["classifications"]))
 
 
 def test_the_sdk_reads_the_scale_labels(encord_emulator_factory):

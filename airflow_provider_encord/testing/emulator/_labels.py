@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import operator
 import random
-import re
 from datetime import datetime
 from typing import Any
 
@@ -290,97 +288,82 @@ def row_labels(store: Store, project: Project, row: LabelRow) -> dict[str, Any]:
     }
 
 
-#: The values a label template can hold, in the order :meth:`ScaleLabels.labels` computes them.
-_SLOTS = ("hash", "x", "y", "w", "h", "x_w", "y_h", "x_w3")
+def _hash_hole() -> str:
+    return "@@hash@@"
 
 
-class _Template:
-    """JSON text with holes: a prototype is encoded once, then each row only fills in its values.
-
-    A hole is a string ``"@@<slot>@@"`` in the prototype; ``hash`` holes take a string, the others a
-    coordinate, written with 4 decimals (the precision of :func:`random_labels`).
-    """
-
-    _HOLE = re.compile(r'"@@(\w+)@@"')
-
-    def __init__(self, prototype: Any) -> None:
-        parts = self._HOLE.split(orjson.dumps(prototype).decode())
-        names = parts[1::2]
-        text = parts[0].replace("%", "%%")
-        for name, static in zip(names, parts[2::2], strict=True):
-            text += ('"%s"' if name == "hash" else "%.4f") + static.replace("%", "%%")
-        self.text = text
-        indices = [_SLOTS.index(name) for name in names]
-        self._pick = operator.itemgetter(*indices) if len(indices) > 1 else None
-        self._single = indices[0] if len(indices) == 1 else None
-
-    def render(self, values: tuple[Any, ...]) -> str:
-        if self._pick is not None:
-            return self.text % self._pick(values)
-        if self._single is not None:
-            return self.text % values[self._single]
-        return self.text % ()
-
-
-def _hole(name: str) -> str:
-    return f"@@{name}@@"
+def _with_hash_hole(prototype: Any) -> str:
+    """The JSON of ``prototype`` as a %-format string whose only hole (``%s``) is the ``@@hash@@`` string."""
+    text = orjson.dumps(prototype).decode().replace("%", "%%")
+    return text.replace(f'"{_hash_hole()}"', '"%s"')
 
 
 class ScaleLabels:
-    """The labels :func:`random_labels` gives, pre-encoded: the same values at a fraction of the cost.
+    """Scale-seed labels of the form :func:`random_labels` gives, pre-encoded: a row costs microseconds.
 
-    The JSON of each object and classification is encoded once per ontology entry as a template; a row only
-    draws its random numbers (in the same order as :func:`random_labels`, so the content is identical) and
-    fills them in. :meth:`labels` returns ``orjson.Fragment`` values that the emulator's encoder copies as
-    they are.
+    For each object slot of a row, :data:`VARIANTS` objects with random geometry (drawn once, from a fixed
+    seed, as :func:`random_labels` draws them) are encoded to JSON when the seed is built, with a hole for the
+    object hash; a row picks one variant per slot from its index and fills in its hashes, which are unique in
+    the project. The same index always gives the same labels. :meth:`labels` returns ``orjson.Fragment``
+    values that the emulator's encoder copies as they are.
     """
 
+    #: Geometry variants per object slot (a prime, so that rows cycle through different combinations).
+    VARIANTS = 1009
+
     def __init__(self, editor: dict[str, Any], n_objects: int, author: str, when: datetime) -> None:
+        rng = random.Random(0)
         stamp = _encord_time(when)
         shapes = editor["objects"]
-        holes = [_hole(name) for name in _SLOTS[1:]]
-        self._objects: list[_Template | None] = []
+        self._objects: list[list[str]] = []
         for i in range(n_objects if shapes else 0):
             feature = shapes[i % len(shapes)]
-            geometry = _geometry(feature["shape"], *holes)
-            prototype = {**_object(feature, stamp, author, _hole("hash")), **geometry}
-            self._objects.append(_Template(prototype) if geometry else None)
-        self._answer = _Template({"objectHash": _hole("hash"), "classifications": []})
-        self._classifications: list[tuple[int, _Template, list[_Template]]] = []
-        for j, cls in enumerate(editor["classifications"]):
+            variants = []
+            for _ in range(self.VARIANTS):
+                x, y = rng.uniform(0.05, 0.6), rng.uniform(0.05, 0.6)
+                w, h = rng.uniform(0.05, 0.35), rng.uniform(0.05, 0.35)
+                corners = [_round(v) for v in (x, y, w, h, x + w, y + h, x + w / 3)]
+                geometry = _geometry(feature["shape"], *corners)
+                if geometry:
+                    variants.append(
+                        _with_hash_hole({**_object(feature, stamp, author, _hash_hole()), **geometry})
+                    )
+            if variants:  # shapes without generated geometry are left out
+                self._objects.append(variants)
+        self._answer = '"%s":' + _with_hash_hole({"objectHash": _hash_hole(), "classifications": []})
+        self._classifications: list[tuple[str, list[str]]] = []
+        for cls in editor["classifications"]:
             options = cls["attributes"][0].get("options") or []
             if options:
-                frame = _Template(_classification(cls, stamp, author, _hole("hash")))
+                frame = _with_hash_hole(_classification(cls, stamp, author, _hash_hole()))
                 answers = [
-                    _Template(_classification_answer(cls, option, stamp, author, _hole("hash")))
+                    '"%s":'
+                    + _with_hash_hole(_classification_answer(cls, option, stamp, author, _hash_hole()))
                     for option in options
                 ]
-                self._classifications.append((j, frame, answers))
+                self._classifications.append((frame, answers))
+        self._slots = len(self._objects) + len(self._classifications)
 
-    def labels(self, index: int, key: str) -> dict[str, Any]:
-        """The labels of row ``index`` (``key`` as for :func:`random_labels`), as pre-encoded JSON parts."""
-        rng = random.Random(index)
-        uniform = rng.uniform
+    def _hash(self, index: int, slot: int) -> str:
+        # Multiplying by an odd constant modulo 2**32 is a bijection: distinct (index, slot) pairs give
+        # distinct 8-digit hashes up to 2**32 slots in the project.
+        return f"{((index * self._slots + slot) * 0x9E3779B1) & 0xFFFFFFFF:08x}"
+
+    def labels(self, index: int) -> dict[str, Any]:
+        """The labels of row ``index``, as pre-encoded JSON parts."""
         objects: list[str] = []
         answers: list[str] = []
-        for i, template in enumerate(self._objects):
-            object_hash = stable_hex(key, "obj", i)
-            x, y = uniform(0.05, 0.6), uniform(0.05, 0.6)
-            w, h = uniform(0.05, 0.35), uniform(0.05, 0.35)
-            if template is None:
-                continue
-            # x, y <= 0.6 and w, h <= 0.35: every coordinate is inside [0, 1], so random_labels' clamp
-            # changes nothing and "%.4f" gives the value of its round(value, 4).
-            values = (object_hash, x, y, w, h, x + w, y + h, x + w / 3)
-            objects.append(template.render(values))
-            answers.append(f'"{object_hash}":' + self._answer.render(values))
+        for slot, variants in enumerate(self._objects):
+            object_hash = self._hash(index, slot)
+            objects.append(variants[(index + slot * 7) % self.VARIANTS] % object_hash)
+            answers.append(self._answer % (object_hash, object_hash))
         classifications: list[str] = []
         classification_answers: list[str] = []
-        for j, frame, options in self._classifications:
-            option = rng.randrange(len(options))
-            values = (stable_hex(key, "cls", j),)
-            classifications.append(frame.render(values))
-            classification_answers.append(f'"{values[0]}":' + options[option].render(values))
+        for j, (frame, options) in enumerate(self._classifications):
+            classification_hash = self._hash(index, len(self._objects) + j)
+            classifications.append(frame % classification_hash)
+            option = options[(index + j) % len(options)]
+            classification_answers.append(option % (classification_hash, classification_hash))
         return {
             "objects": orjson.Fragment("[" + ",".join(objects) + "]"),
             "classifications": orjson.Fragment("[" + ",".join(classifications) + "]"),

@@ -442,8 +442,7 @@ def seed_scale(store: Store, images: int = 1000, objects: int = 5) -> dict[str, 
         stages=stages,
         users={store.owner_email: ADMIN},
         rows=RowTable(images, row, data_index, _scale_index(SCALE_LABEL)),
-        # The same labels as random_labels(editor, random.Random(index), ...), encoded from templates.
-        lazy_labels=lambda r: scale_labels.labels(data_index(r.data_hash), r.label_hash),
+        lazy_labels=lambda r: scale_labels.labels(data_index(r.data_hash)),
     )
     store.projects[project_hash] = project
     store.datasets[dataset_hash]["lazy_count"] = images
