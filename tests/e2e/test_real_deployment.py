@@ -6,7 +6,8 @@ through the triggerer process, and the reschedule-mode sensor through the schedu
 Encord side from outside: the upload job stays pending and the workflow stages stay full until the test has
 seen the task waiting in the expected state, so every waiting path is observed, not assumed.
 
-Run it alone with ``pytest tests/e2e``; it takes about a minute and is marked ``slow``.
+Run it alone with ``pytest tests/e2e`` (about 90 s on two cores; ``-s`` prints the time of each step); it
+is marked ``slow``, so ``pytest -m "not slow"`` leaves it out.
 """
 
 from __future__ import annotations
@@ -116,6 +117,17 @@ class Deployment:
             self.env |= {"AIRFLOW__CORE__EXECUTOR": "SequentialExecutor"}
             self.components = ["scheduler", "triggerer"]
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        #: (step, seconds) of the setup steps, for failure messages and ``pytest -s``
+        self.timings: list[tuple[str, float]] = []
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timings.append((name, round(time.monotonic() - started, 1)))
+            print(f"e2e: {name} took {self.timings[-1][1]}s")
 
     # -- processes -------------------------------------------------------------------------------------
     def log_of(self, component: str) -> Path:
@@ -176,7 +188,8 @@ class Deployment:
                 )
 
     def describe(self, *components: str) -> str:
-        return "\n".join(_tail(self.log_of(c)) for c in components or self.components)
+        tails = [_tail(self.log_of(c)) for c in components or self.components]
+        return "\n".join([f"Steps: {self.timings}", *tails])
 
     # -- state -----------------------------------------------------------------------------------------
     def get(self, path: str) -> Any:
@@ -341,22 +354,28 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     deployment = Deployment(root, {**emulator.airflow_env(), "ENCORD_E2E_CONFIG": json.dumps(config)})
     shutil.copy(DAG_FILE, deployment.dags / DAG_FILE.name)
     try:
-        deployment.airflow("db", "migrate")
-        deployment.start()
-        _poll("the deployment to be healthy", deployment.healthy, STARTUP_TIMEOUT, deployment.describe)
-        _poll(
-            f"the DAG {DAG_ID} to be parsed",
-            lambda: deployment.dag_parsed(DAG_ID),
-            STARTUP_TIMEOUT,
-            deployment.describe,
-        )
-        # As people trigger runs: no logical date, so on Airflow 3 the run has none.
-        deployment.airflow("dags", "trigger", DAG_ID, "--run-id", RUN_ID)
+        with deployment.step("db migrate"):
+            deployment.airflow("db", "migrate")
+        with deployment.step("start until healthy"):
+            deployment.start()
+            _poll("the deployment to be healthy", deployment.healthy, STARTUP_TIMEOUT, deployment.describe)
+        with deployment.step("DAG parsed"):
+            _poll(
+                f"the DAG {DAG_ID} to be parsed",
+                lambda: deployment.dag_parsed(DAG_ID),
+                STARTUP_TIMEOUT,
+                deployment.describe,
+            )
+        with deployment.step("dags trigger"):
+            # As people trigger runs: no logical date, so on Airflow 3 the run has none.
+            deployment.airflow("dags", "trigger", DAG_ID, "--run-id", RUN_ID)
         scenario = Scenario(deployment, emulator)
-        scenario.drive()
+        with deployment.step("DAG run"):
+            scenario.drive()
         yield scenario
     finally:
-        deployment.stop()
+        with deployment.step("stop"):
+            deployment.stop()
         emulator.stop()
 
 
