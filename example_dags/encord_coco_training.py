@@ -42,6 +42,10 @@ EXPORT_URI = (
     ).as_uri()
 )
 COCO_EXPORTS = Asset(EXPORT_URI)
+#: One file per data interval (per run when there is none), under a folder per project.
+EXPORT_NAME = (
+    "{{ params.project_hash }}/{{ (dag_run.data_interval_start or dag_run.run_after) | ts_nodash }}.json"
+)
 # --8<-- [end:asset]
 
 with DAG(
@@ -64,9 +68,9 @@ with DAG(
         project_hash="{{ params.project_hash }}",
         workflow_stage="{{ params.stage }}",
         # Incremental: only labels edited since the start of the interval; everything when there is none.
-        edited_after="{{ data_interval_start | ts if data_interval_start else '' }}",
-        output_path=EXPORT_URI
-        + "/{{ params.project_hash }}/{{ (data_interval_start or dag_run.run_after) | ts_nodash }}.json",
+        # (A run without a logical date has no data_interval_start in its context: read it from the run.)
+        edited_after="{{ dag_run.data_interval_start | ts if dag_run.data_interval_start else '' }}",
+        output_path=f"{EXPORT_URI}/{EXPORT_NAME}",
         asset=COCO_EXPORTS,  # a DAG scheduled on COCO_EXPORTS runs after every export
     )
     # --8<-- [end:export]

@@ -90,7 +90,7 @@ with DAG(
             type="string",
             description="UUID of the Encord storage integration that can read the files",
         ),
-        "storage_folder": Param("Street scenes", type="string"),
+        "storage_folder": Param("Camera fleet deliveries", type="string"),
         "dataset_title": Param("Street scenes", type="string"),
         "ontology_title": Param("Street scenes ontology", type="string"),
         "project_title": Param("Street scenes annotation", type="string"),

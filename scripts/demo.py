@@ -33,6 +33,7 @@ PIPELINE: list[tuple[str, datetime | None]] = [
     ("encord_review_automation", None),
     ("encord_coco_export", EXPORT_DATE),
     ("encord_coco_training", None),
+    ("encord_inventory", None),
 ]
 
 
@@ -78,6 +79,9 @@ def load_dags() -> dict[str, Any]:
         from airflow.models.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    for dag in bag.dags.values():
+        for task in dag.tasks:
+            task.retries = 0  # dag.test() would wait out the retry delay: report a failure at once
     if bag.import_errors:
         for path, error in bag.import_errors.items():
             print(f"Import error in {path}:\n{error}", file=sys.stderr)
@@ -183,6 +187,8 @@ def created_lines(dag_id: str, values: dict[str, Any]) -> list[str]:
             lines.append(
                 f"{name}: {part['images']} images, {part['annotations']} annotations -> {part['path']}"
             )
+    elif dag_id == "encord_inventory" and "report" in values:
+        lines.append(", ".join(f"{count} {name}" for name, count in values["report"].items()))
     return lines
 
 
