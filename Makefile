@@ -20,7 +20,7 @@ lint: install
 
 test: install lint
 	$(BIN)/python -m pytest
-	$(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 # The example pipeline against the local Encord emulator, with a summary (no Encord account needed).
 demo: install
@@ -28,7 +28,7 @@ demo: install
 
 # The documentation site, built into site/ (fails on any warning).
 docs: install
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # The same test suite on the oldest supported Airflow (2.11), in its own virtualenv.
 AIRFLOW2_VENV ?= .venv-airflow2
