@@ -1084,6 +1084,7 @@ class EncordHook(BaseHook):
         integration_id: str,
         file_urls: Any,
         ignore_errors: bool = False,
+        folder_uuid: str | None = None,
     ) -> dict[str, Any]:
         """Start registering cloud files in a dataset; returns at once with the job id to poll.
 
@@ -1092,14 +1093,20 @@ class EncordHook(BaseHook):
         :param file_urls: a list of cloud URLs (sorted by media type) or a registration object; see
             :func:`~airflow_provider_encord.hooks.inputs.build_upload_registration`.
         :param ignore_errors: finish as DONE even when some files fail (their errors are reported).
+        :param folder_uuid: the storage folder to file the new items in; by default the dataset's own
+            (mirrored) folder.
         """
         dataset_hash = validate_uuid(dataset_hash, "dataset_hash")
         integration_id = validate_uuid(integration_id, "integration_id")
+        folder = validate_uuid(folder_uuid, "folder_uuid") if folder_uuid else None
         registration = build_upload_registration(file_urls)
         with self._translate_errors(f"start an upload to dataset {dataset_hash}"):
             dataset = self.get_conn().get_dataset(dataset_hash, include_data_rows=False)
             job_id = dataset.add_private_data_to_dataset_start(
-                integration_id, registration, bool(ignore_errors)
+                integration_id,
+                registration,
+                bool(ignore_errors),
+                folder=uuid.UUID(folder) if folder else None,
             )
         self.log.info("Started upload job %s into dataset %s", job_id, dataset_hash)
         return {"dataset_hash": dataset_hash, "upload_job_id": str(job_id)}
@@ -1138,6 +1145,7 @@ class EncordHook(BaseHook):
         ignore_errors: bool = False,
         timeout: float = 3600,
         poll_interval: float = 5,
+        folder_uuid: str | None = None,
     ) -> dict[str, Any]:
         """Register cloud files in a dataset and wait until the job finishes.
 
@@ -1151,13 +1159,16 @@ class EncordHook(BaseHook):
         :param ignore_errors: finish as DONE even when some files fail.
         :param timeout: seconds to wait for the job.
         :param poll_interval: seconds between status checks.
+        :param folder_uuid: the storage folder to file the new items in (default: the dataset's own).
         """
         if timeout is None or timeout < 0 or poll_interval is None or poll_interval < 0:
             raise EncordInvalidInputError(
                 f"timeout={timeout!r} and poll_interval={poll_interval!r} must be non-negative numbers of "
                 "seconds."
             )
-        job = self.start_upload(dataset_hash, integration_id, file_urls, ignore_errors=ignore_errors)
+        job = self.start_upload(
+            dataset_hash, integration_id, file_urls, ignore_errors=ignore_errors, folder_uuid=folder_uuid
+        )
         deadline = time.monotonic() + timeout
         while True:
             status = self.get_upload_status(job["dataset_hash"], job["upload_job_id"])

@@ -16,6 +16,7 @@ from airflow_provider_encord.links.encord import EncordDatasetLink
 from airflow_provider_encord.operators.base import (
     EncordBaseOperator,
     check_static,
+    optional_uuid,
     parse_list_text,
     require_str,
     str_list,
@@ -123,6 +124,8 @@ class UploadDataOperator(EncordBaseOperator):
     :param integration_id: The UUID of the Encord storage integration that can read the files (templated).
     :param file_urls: The URLs of the files, or a registration object (templated).
     :param file_urls_path: A local path or object-storage URI of a file listing the URLs (templated).
+    :param folder_uuid: The storage folder to file the new items in (templated); by default the dataset's
+        own mirrored folder.
     :param ignore_errors: Keep the files that worked when some fail, instead of failing the task.
     :param wait_for_completion: Wait until the job has finished; False returns as soon as it has started.
     :param timeout: How long to wait for the job, in seconds or a timedelta. The job is not stopped.
@@ -141,6 +144,7 @@ class UploadDataOperator(EncordBaseOperator):
         "integration_id",
         "file_urls",
         "file_urls_path",
+        "folder_uuid",
     )
     operator_extra_links = (EncordDatasetLink(),)
     ui_color = "#d8ccff"
@@ -152,6 +156,7 @@ class UploadDataOperator(EncordBaseOperator):
         integration_id: str,
         file_urls: list[str] | str | None = None,
         file_urls_path: str | None = None,
+        folder_uuid: str | None = None,
         ignore_errors: bool = False,
         wait_for_completion: bool = True,
         timeout: float | timedelta = 3600,
@@ -171,10 +176,12 @@ class UploadDataOperator(EncordBaseOperator):
             check_static(file_urls, check_file_urls)
         if file_urls_path is not None:
             check_static(file_urls_path, require_str, "file_urls_path")
+        check_static(folder_uuid, optional_uuid, "folder_uuid")
         self.dataset_hash = dataset_hash
         self.integration_id = integration_id
         self.file_urls = file_urls
         self.file_urls_path = file_urls_path
+        self.folder_uuid = folder_uuid
         self.ignore_errors = ignore_errors
         self.wait_for_completion = wait_for_completion
         self.wait_timeout = _seconds("timeout", timeout)
@@ -196,6 +203,7 @@ class UploadDataOperator(EncordBaseOperator):
             dataset_hash = validate_uuid(self.dataset_hash, "dataset_hash")
             integration_id = validate_uuid(self.integration_id, "integration_id")
             files = self._resolve_files()
+            folder_uuid = optional_uuid(self.folder_uuid, "folder_uuid")
         count = _file_count(files)
         self.persist_links(context, dataset_hash=dataset_hash)
         self.log.info("Registering %d file(s) in dataset %s", count, dataset_hash)
@@ -204,6 +212,7 @@ class UploadDataOperator(EncordBaseOperator):
             integration_id=integration_id,
             file_urls=files,
             ignore_errors=self.ignore_errors,
+            folder_uuid=folder_uuid,
         )
         job_id = started["upload_job_id"]
         self.log.info("Upload job %s started", job_id)

@@ -316,3 +316,35 @@ def test_failed_action_stays_retryable_and_moves_nothing(hook, emulator):
         ids["project_hash"], ids["data_hashes"][2], ids["stages"]["Annotate"], "submit"
     )
     assert done["status"] == "moved"
+
+
+def test_upload_into_a_chosen_storage_folder(hook, emulator):
+    ids = emulator.ids
+    folder = ids["storage_folders"]["images"]
+    result = hook.upload_data_to_dataset(
+        ids["dataset_hash"],
+        ids["integration_id"],
+        ["s3://bucket/filed.jpg"],
+        poll_interval=0,
+        folder_uuid=folder,
+    )
+    assert result["status"] == "DONE"
+    assert "filed.jpg" in [item["name"] for item in hook.list_storage_items(folder)["items"]]
+    start = next(
+        r
+        for r in emulator.requests
+        if r.query_type == "datasetdatalongpolling" and r.method == "POST" and r.query_method == "POST"
+    )
+    assert start.body["values"]["payload"]["folderUuid"] == folder
+
+
+def test_upload_rejects_a_bad_folder_before_any_request(hook, emulator):
+    emulator.clear_requests()
+    with pytest.raises(EncordInvalidInputError, match="folder_uuid"):
+        hook.start_upload(
+            emulator.ids["dataset_hash"],
+            emulator.ids["integration_id"],
+            ["s3://b/x.jpg"],
+            folder_uuid="images",
+        )
+    assert emulator.requests == []

@@ -13,6 +13,7 @@ from airflow.providers.common.compat.sdk import (
     TaskDeferred,
 )
 
+from airflow_provider_encord.hooks.encord import EncordHook
 from airflow_provider_encord.operators import ExportCocoOperator, UploadDataOperator
 from airflow_provider_encord.triggers.upload import EncordUploadTrigger
 
@@ -221,3 +222,19 @@ def test_export_declares_an_asset():
         )
     with pytest.raises(ValueError, match="bundle_size"):
         ExportCocoOperator(task_id="e4", project_hash=PROJECT, output_path="/x", bundle_size=5000)
+
+
+def test_upload_files_items_in_the_templated_folder(emulator):
+    folder = emulator.ids["storage_folders"]["videos"]
+    op = _upload(
+        emulator, file_urls=["s3://bucket/clip.mp4"], folder_uuid="{{ params.folder }}", deferrable=False
+    )
+    op.render_template_fields({"params": {"folder": folder}})
+    assert op.execute({})["units_done_count"] == 1
+    items = EncordHook().list_storage_items(folder)["items"]
+    assert "clip.mp4" in [item["name"] for item in items]
+
+
+def test_upload_rejects_a_static_folder_that_is_not_a_uuid(emulator):
+    with pytest.raises(ValueError, match="folder_uuid"):
+        _upload(emulator, file_urls=["s3://bucket/clip.mp4"], folder_uuid="videos")
