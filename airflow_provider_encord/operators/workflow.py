@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_encord.hooks.inputs import validate_pathway_name, validate_uuid
 from airflow_provider_encord.links.encord import EncordProjectLink
-from airflow_provider_encord.operators.base import EncordBaseOperator, check_static, require_str, str_list
+from airflow_provider_encord.operators.base import (
+    EncordBaseOperator,
+    check_static,
+    parse_list_text,
+    require_str,
+    str_list,
+)
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -41,6 +47,15 @@ class GetWorkflowStagesOperator(EncordBaseOperator):
         return self.hook.get_workflow_stages(project_hash)
 
 
+def hash_list_or_empty(value: Any, name: str) -> list[str]:
+    """Like :func:`str_list`, but an empty list (a branch with nothing to do) is allowed."""
+    if isinstance(value, str):
+        value = parse_list_text(value)
+    if isinstance(value, (list, tuple)) and not value:
+        return []
+    return str_list(value, name)
+
+
 class MoveTaskOperator(EncordBaseOperator):
     """
     Act on workflow tasks in one stage of an Encord project: submit, approve, reject, or move them.
@@ -49,7 +64,8 @@ class MoveTaskOperator(EncordBaseOperator):
     ``pathway_name`` (``"submit"`` in an annotation stage, ``"approve"`` or ``"reject"`` in a review stage)
     or a ``destination_stage_uuid`` to move the tasks straight to another stage (any stage type).
     Tasks that are no longer in ``stage_uuid`` (a previous try moved them) are reported as ``already_moved``:
-    a re-run after a success does nothing and succeeds.
+    a re-run after a success does nothing and succeeds. An empty ``data_hashes`` (say, an upstream query found
+    nothing to approve) succeeds at once with ``status="nothing_to_move"``, without a request.
 
     :param project_hash: The project hash (templated).
     :param stage_uuid: The UUID of the stage the tasks are in now (templated).
@@ -100,7 +116,7 @@ class MoveTaskOperator(EncordBaseOperator):
         if data_hash is not None:
             check_static(data_hash, require_str, "data_hash")
         if data_hashes is not None:
-            check_static(data_hashes, str_list, "data_hashes")
+            check_static(data_hashes, hash_list_or_empty, "data_hashes")
         if pathway_name is not None:
             check_static(pathway_name, validate_pathway_name)
         if destination_stage_uuid is not None:
@@ -125,8 +141,11 @@ class MoveTaskOperator(EncordBaseOperator):
                 data_hash = require_str(self.data_hash, "data_hash")
             else:
                 data_hash = None
-                data_hashes = str_list(self.data_hashes, "data_hashes")
+                data_hashes = hash_list_or_empty(self.data_hashes, "data_hashes")
         self.persist_links(context, project_hash=project_hash)
+        if data_hashes == []:
+            self.log.info("No data hashes given: nothing to move in stage %s.", stage_uuid)
+            return {"status": "nothing_to_move", "moved": [], "already_moved": []}
         action = pathway_name or f"move to stage {destination}"
         if data_hash is not None:
             result = self.hook.move_workflow_task(

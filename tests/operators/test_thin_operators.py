@@ -145,6 +145,21 @@ def test_move_task_one_and_many_and_a_rerun_is_a_no_op(encord_emulator):
     assert left.execute({})["label_rows"] == []
 
 
+def test_move_task_with_an_empty_list_succeeds_without_a_request(encord_emulator):
+    ids = encord_emulator.ids
+    op = MoveTaskOperator(
+        task_id="m",
+        project_hash=ids["project_hash"],
+        stage_uuid=ids["stages"]["Review"],
+        data_hashes="{{ params.to_approve }}",
+        pathway_name="approve",
+    )
+    op.render_template_fields({"params": {"to_approve": []}})
+    encord_emulator.clear_requests()
+    assert op.execute({}) == {"status": "nothing_to_move", "moved": [], "already_moved": []}
+    assert encord_emulator.requests == []
+
+
 @pytest.mark.parametrize(
     ("factory", "message"),
     [
