@@ -30,18 +30,19 @@ if CONFIG:
             poll_interval=1,
             timeout=CONFIG["wait_timeout"],
         )
-        watch = {
-            "project_hash": CONFIG["project_hash"],
-            "poke_interval": 1,
-            "timeout": CONFIG["wait_timeout"],
-        }
+        watch = {"project_hash": CONFIG["project_hash"], "timeout": CONFIG["wait_timeout"]}
         # Waits in the triggerer until no task is left in the Annotate stage.
         wait_annotated = LabelStatusSensor(
-            task_id="wait_annotated", through_stage="Annotate", deferrable=True, **watch
+            task_id="wait_annotated", through_stage="Annotate", deferrable=True, poke_interval=1, **watch
         )
-        # Gives its worker slot back between checks until no task is left in Review.
+        # Gives its worker slot back between checks until no task is left in Review; it stays up for
+        # reschedule long enough between checks for the test to see it.
         wait_reviewed = LabelStatusSensor(
-            task_id="wait_reviewed", through_stage="Review", mode="reschedule", **watch
+            task_id="wait_reviewed",
+            through_stage="Review",
+            mode="reschedule",
+            poke_interval=4,
+            **watch,
         )
         export = ExportCocoOperator(
             task_id="export",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -187,6 +188,14 @@ class Deployment:
                     f"airflow {component} exited with {process.returncode}.\n{_tail(self.log_of(component))}"
                 )
 
+    def scheduler_processed(self, dag_id: str, task_id: str, state: str) -> bool:
+        """Whether the scheduler has handled the executor's report of a worker exit that left ``state``."""
+        pattern = re.compile(
+            rf"TaskInstance Finished: dag_id={re.escape(dag_id)}, task_id={re.escape(task_id)}, .*?, "
+            rf"state={re.escape(state)},"
+        )
+        return pattern.search(self.log_of("scheduler").read_text(errors="replace")) is not None
+
     def describe(self, *components: str) -> str:
         tails = [_tail(self.log_of(c)) for c in components or self.components]
         return "\n".join([f"Steps: {self.timings}", *tails])
@@ -320,7 +329,12 @@ class Scenario:
             for task_id, state in self.states.items():
                 self.seen.setdefault(task_id, set()).add(str(state))
             for task_id, state, release in gates:
-                if task_id not in self.released and state in self.seen.get(task_id, set()):
+                if task_id in self.released or state not in self.seen.get(task_id, set()):
+                    continue
+                # Release only once the scheduler has handled the exit of the worker that deferred or
+                # rescheduled: if the task resumes first, Airflow 3.3 takes that late exit report for an
+                # external kill and fails the task (apache/airflow#72716, a trigger firing within seconds).
+                if self.deployment.scheduler_processed(DAG_ID, task_id, state):
                     release()
                     self.released.add(task_id)
             self.run = self.deployment.run(DAG_ID, RUN_ID)
