@@ -67,9 +67,11 @@ with DAG(
         task_id="export_coco",
         project_hash="{{ params.project_hash }}",
         workflow_stage="{{ params.stage }}",
-        # Incremental: only labels edited since the start of the interval; everything when there is none.
+        # Incremental: only labels edited in the run's data interval [start, end), so consecutive runs export
+        # disjoint sets and a late re-run exports the same rows; everything when the run has no interval.
         # (A run without a logical date has no data_interval_start in its context: read it from the run.)
         edited_after="{{ dag_run.data_interval_start | ts if dag_run.data_interval_start else '' }}",
+        edited_before="{{ dag_run.data_interval_end | ts if dag_run.data_interval_end else '' }}",
         output_path=f"{EXPORT_URI}/{EXPORT_NAME}",
         asset=COCO_EXPORTS,  # a DAG scheduled on COCO_EXPORTS runs after every export
     )

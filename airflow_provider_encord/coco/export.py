@@ -55,6 +55,7 @@ class _Filters:
         workflow_stage: str | None,
         edited_after: datetime.datetime | str | None,
         bundle_size: int,
+        edited_before: datetime.datetime | str | None = None,
     ) -> None:
         if isinstance(bundle_size, bool) or not isinstance(bundle_size, int) or not bundle_size >= 1:
             raise ValueError(
@@ -101,7 +102,13 @@ class _Filters:
             )
         self.stage_uuid = workflow_stage.lower() if workflow_stage and _UUID.match(workflow_stage) else None
         self.stage_title = workflow_stage if workflow_stage and not self.stage_uuid else None
-        self.edited_after = _parse_time(edited_after)
+        self.edited_after = _parse_time(edited_after, "edited_after")
+        self.edited_before = _parse_time(edited_before, "edited_before")
+        if self.edited_after and self.edited_before and self.edited_before <= self.edited_after:
+            raise ValueError(
+                f"edited_before={self.edited_before.isoformat()} is not after "
+                f"edited_after={self.edited_after.isoformat()}: pass an interval that is not empty."
+            )
 
     def keep(self, row: Mapping[str, Any]) -> bool:
         """Checks the SDK cannot ask the server for, applied to one listed row (see ``_listed_row``)."""
@@ -116,13 +123,15 @@ class _Filters:
                 return False
             if self.stage_title is not None and row["stage_title"] != self.stage_title:
                 return False
-        if self.edited_after is not None and row["last_edited_at"] is not None:
+        if (self.edited_after or self.edited_before) and row["last_edited_at"] is not None:
             from encord.common.time_parser import parse_datetime
 
             edited = parse_datetime(row["last_edited_at"])
             if edited.tzinfo is None:
                 edited = edited.replace(tzinfo=datetime.timezone.utc)
-            if edited < self.edited_after:
+            if self.edited_after is not None and edited < self.edited_after:
+                return False
+            if self.edited_before is not None and edited >= self.edited_before:
                 return False
         return True
 
@@ -134,7 +143,7 @@ class _Filters:
         return cached
 
 
-def _parse_time(value: datetime.datetime | str | None) -> datetime.datetime | None:
+def _parse_time(value: datetime.datetime | str | None, name: str) -> datetime.datetime | None:
     if value is None:
         return None
     if isinstance(value, str):
@@ -142,11 +151,11 @@ def _parse_time(value: datetime.datetime | str | None) -> datetime.datetime | No
             value = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             raise ValueError(
-                f"edited_after={value!r} is not an ISO-8601 time: pass a datetime or a string such as "
+                f"{name}={value!r} is not an ISO-8601 time: pass a datetime or a string such as "
                 "'2024-05-01T00:00:00Z'."
             ) from None
     if not isinstance(value, datetime.datetime):
-        raise ValueError(f"edited_after={value!r} is not a datetime: pass a datetime or an ISO-8601 string.")
+        raise ValueError(f"{name}={value!r} is not a datetime: pass a datetime or an ISO-8601 string.")
     if value.tzinfo is None:
         value = value.replace(tzinfo=datetime.timezone.utc)
     return value
@@ -167,7 +176,7 @@ def _listed_row(item: dict[str, Any]) -> dict[str, Any]:
 def _listing_payload(filters: _Filters) -> dict[str, Any]:
     """The ``labelrowmetadata`` payload the SDK's ``list_label_rows`` sends for these filters."""
     return {
-        "edited_before": None,
+        "edited_before": filters.edited_before.isoformat() if filters.edited_before is not None else None,
         "edited_after": filters.edited_after.isoformat() if filters.edited_after is not None else None,
         "label_statuses": filters.server_statuses,
         "shadow_data_state": None,
@@ -317,6 +326,7 @@ def write_coco(
     object_classes: Iterable[str] | None = None,
     edited_after: datetime.datetime | str | None = None,
     bundle_size: int = 100,
+    edited_before: datetime.datetime | str | None = None,
 ) -> dict[str, Any]:
     """Write a project's labels as one COCO JSON document to ``out``, streaming.
 
@@ -336,6 +346,8 @@ def write_coco(
         categories list keeps only these classes, with the same ids as in a full export
     :param edited_after: export only rows edited at or after this time (a datetime, naive meaning UTC, or an
         ISO-8601 string), e.g. a daily DAG's ``data_interval_start``
+    :param edited_before: export only rows edited before this time (same forms), e.g. ``data_interval_end``,
+        so that consecutive runs export disjoint intervals
     :param bundle_size: label rows per read request, 1 to 1000
     :return: counts: ``images``, ``annotations``, ``categories``, ``annotations_per_category``
         (name -> count), ``label_rows`` (converted), ``label_rows_listed``, ``skipped_unlabelled``,
@@ -348,6 +360,7 @@ def write_coco(
         label_statuses=label_statuses,
         workflow_stage=workflow_stage,
         edited_after=edited_after,
+        edited_before=edited_before,
         bundle_size=bundle_size,
     )
     if object_classes is not None and isinstance(object_classes, str):

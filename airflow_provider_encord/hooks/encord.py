@@ -921,6 +921,7 @@ class EncordHook(BaseHook):
         object_classes: Sequence[str] | None,
         edited_after: Any,
         bundle_size: int,
+        edited_before: Any = None,
     ) -> dict[str, Any]:
         if not isinstance(bundle_size, int) or isinstance(bundle_size, bool) or not 1 <= bundle_size <= 1000:
             raise EncordInvalidInputError(
@@ -936,6 +937,7 @@ class EncordHook(BaseHook):
             "workflow_stage": workflow_stage,
             "object_classes": list(object_classes) if object_classes is not None else None,
             "edited_after": validate_datetime(edited_after, "edited_after"),
+            "edited_before": validate_datetime(edited_before, "edited_before"),
             "bundle_size": bundle_size,
         }
 
@@ -948,6 +950,7 @@ class EncordHook(BaseHook):
         object_classes: Sequence[str] | None = None,
         edited_after: datetime | str | None = None,
         bundle_size: int = 100,
+        edited_before: datetime | str | None = None,
     ) -> dict[str, Any]:
         """Export labels as a COCO dict, without creating label rows on the server.
 
@@ -958,13 +961,20 @@ class EncordHook(BaseHook):
         :param label_statuses: only rows with one of these statuses.
         :param workflow_stage: only rows in this stage (uuid or title).
         :param object_classes: only objects of these ontology class names.
-        :param edited_after: only rows edited after this time.
+        :param edited_after: only rows edited at or after this time.
         :param bundle_size: label rows fetched per request (1-1000).
+        :param edited_before: only rows edited before this time.
         """
         from airflow_provider_encord.coco import export_coco_dict
 
         filters = self._export_kwargs(
-            label_hashes, label_statuses, workflow_stage, object_classes, edited_after, bundle_size
+            label_hashes,
+            label_statuses,
+            workflow_stage,
+            object_classes,
+            edited_after,
+            bundle_size,
+            edited_before,
         )
         return {"coco_labels": self._run_export(export_coco_dict, project_hash, filters)}
 
@@ -978,6 +988,7 @@ class EncordHook(BaseHook):
         object_classes: Sequence[str] | None = None,
         edited_after: datetime | str | None = None,
         bundle_size: int = 100,
+        edited_before: datetime | str | None = None,
     ) -> dict[str, Any]:
         """Stream a COCO export into a binary file object and return its counts.
 
@@ -989,7 +1000,13 @@ class EncordHook(BaseHook):
         from airflow_provider_encord.coco import write_coco
 
         filters = self._export_kwargs(
-            label_hashes, label_statuses, workflow_stage, object_classes, edited_after, bundle_size
+            label_hashes,
+            label_statuses,
+            workflow_stage,
+            object_classes,
+            edited_after,
+            bundle_size,
+            edited_before,
         )
         return self._run_export(functools.partial(write_coco, out=fileobj), project_hash, filters)
 

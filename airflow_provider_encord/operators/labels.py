@@ -151,6 +151,8 @@ class ExportCocoOperator(EncordBaseOperator):
     :param object_classes: Only objects of these ontology classes, by name (templated).
     :param edited_after: Only labels edited after this time: a datetime or ISO-8601 text (templated), e.g.
         ``"{{ data_interval_start }}"``.
+    :param edited_before: Only labels edited before this time (templated), e.g. ``"{{ data_interval_end }}"``,
+        so that each run exports its own interval and a late re-run exports the same rows.
     :param bundle_size: Label rows fetched per request, 1-1000 (lower it for label-heavy videos).
     :param asset: Declare the output as an Airflow Asset: ``True`` (the asset URI is the fixed
         ``output_path``), an asset URI string, or an ``Asset``.
@@ -167,6 +169,7 @@ class ExportCocoOperator(EncordBaseOperator):
         "workflow_stage",
         "object_classes",
         "edited_after",
+        "edited_before",
     )
     operator_extra_links = (EncordProjectLink(),)
 
@@ -180,6 +183,7 @@ class ExportCocoOperator(EncordBaseOperator):
         workflow_stage: str | None = None,
         object_classes: list[str] | str | None = None,
         edited_after: Any = None,
+        edited_before: Any = None,
         bundle_size: int = 100,
         asset: Asset | str | bool | None = None,
         **kwargs: Any,
@@ -195,6 +199,7 @@ class ExportCocoOperator(EncordBaseOperator):
         check_static(label_statuses, _statuses)
         check_static(object_classes, optional_str_list, "object_classes")
         check_static(edited_after, validate_datetime, "edited_after")
+        check_static(edited_before, validate_datetime, "edited_before")
         if isinstance(bundle_size, bool) or not isinstance(bundle_size, int) or not 1 <= bundle_size <= 1000:
             raise ValueError(
                 f"Invalid bundle_size={bundle_size!r}: expected a whole number from 1 to 1000 "
@@ -208,6 +213,7 @@ class ExportCocoOperator(EncordBaseOperator):
         self.workflow_stage = workflow_stage
         self.object_classes = object_classes
         self.edited_after = edited_after
+        self.edited_before = edited_before
         self.bundle_size = bundle_size
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -220,6 +226,7 @@ class ExportCocoOperator(EncordBaseOperator):
                 "workflow_stage": optional_str(self.workflow_stage, "workflow_stage"),
                 "object_classes": optional_str_list(self.object_classes, "object_classes"),
                 "edited_after": validate_datetime(self.edited_after or None, "edited_after"),
+                "edited_before": validate_datetime(self.edited_before or None, "edited_before"),
             }
         self.persist_links(context, project_hash=project_hash)
 

@@ -154,6 +154,22 @@ def test_edited_after_exports_only_rows_changed_since(project, encord_emulator):
     assert export_coco_dict(project, edited_after=datetime.datetime(2999, 1, 1))["images"] == []
 
 
+def test_an_interval_exports_the_rows_edited_inside_it(project, encord_emulator):
+    rows = [row for row in project.list_label_rows_v2() if row.label_hash is not None]
+    times = sorted({row.last_edited_at for row in rows})
+    assert len(times) >= 3
+    start, end = times[1], times[-1]  # [start, end): a daily run's data interval
+    inside = {row.label_hash for row in rows if start <= row.last_edited_at < end}
+    assert 0 < len(inside) < len(rows)
+    encord_emulator.clear_requests()
+    document = export_coco_dict(project, edited_after=start, edited_before=end.isoformat())
+    assert {image["encord_label_hash"] for image in document["images"]} == inside
+    listing = next(r for r in encord_emulator.requests if r.query_type == "labelrowmetadata")
+    assert listing.body["values"]["payload"]["edited_before"].startswith(end.strftime("%Y-%m-%dT%H:%M"))
+    earlier = export_coco_dict(project, edited_after=times[0], edited_before=start)
+    assert {image["encord_label_hash"] for image in earlier["images"]}.isdisjoint(inside)
+
+
 def test_task_status_filter_is_sent_to_the_server(project, encord_emulator):
     from encord.orm.label_row import AnnotationTaskStatus
 
@@ -184,6 +200,11 @@ def test_label_status_filter_on_a_manual_qa_project(client, encord_emulator):
         ({"label_statuses": ["DONE"]}, r"label_statuses=\['DONE'\].*COMPLETED"),
         ({"label_statuses": ["COMPLETED", "LABELLED"]}, r"mixes"),
         ({"edited_after": "yesterday"}, r"edited_after='yesterday'"),
+        ({"edited_before": "tomorrow"}, r"edited_before='tomorrow'"),
+        (
+            {"edited_after": "2024-01-02T00:00:00Z", "edited_before": "2024-01-01T00:00:00Z"},
+            r"edited_before=2024-01-01T00:00:00\+00:00 is not after",
+        ),
         ({"workflow_stage": ""}, r"workflow_stage=''"),
         ({"label_hashes": "abc"}, r"label_hashes='abc'.*list"),
         ({"object_classes": ["Bus"]}, r"object_classes=\['Bus'\].*'Car'"),

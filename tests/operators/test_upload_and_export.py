@@ -195,6 +195,34 @@ def test_export_to_object_storage_and_filters(emulator, tmp_path):
     assert [p.name for p in (tmp_path / "exports" / "manual__1").iterdir()] == ["coco.json"]
 
 
+def test_export_of_a_data_interval(emulator, tmp_path):
+    op = ExportCocoOperator(
+        task_id="e",
+        project_hash=emulator.ids["project_hash"],
+        output_path=str(tmp_path / "coco.json"),
+        edited_after="{{ data_interval_start }}",
+        edited_before="{{ data_interval_end }}",
+    )
+    op.render_template_fields(
+        {"data_interval_start": "2000-01-01T00:00:00+00:00", "data_interval_end": "2000-01-02T00:00:00+00:00"}
+    )
+    assert op.execute({})["images"] == 0  # nothing was edited in that interval
+    op.edited_after, op.edited_before = "2024-01-01T00:00:00Z", "2100-01-01T00:00:00Z"
+    assert op.execute({})["images"] > 0  # the seeded labels were edited in this one
+    listing = [r for r in emulator.requests if r.query_type == "labelrowmetadata"][-1]
+    assert listing.body["values"]["payload"]["edited_before"].startswith("2000-01-02T00:00:00")
+
+
+def test_export_refuses_a_static_edited_before_that_is_not_a_time():
+    with pytest.raises(ValueError, match="edited_before"):
+        ExportCocoOperator(
+            task_id="e",
+            project_hash="7692c442-0ac6-5945-82a1-70290e6d6cff",
+            output_path="/data/coco.json",
+            edited_before="tomorrow",
+        )
+
+
 def test_export_declares_an_asset():
     from airflow.providers.common.compat.sdk import Asset
 
