@@ -207,10 +207,10 @@ def test_export_of_a_data_interval(emulator, tmp_path):
         {"data_interval_start": "2000-01-01T00:00:00+00:00", "data_interval_end": "2000-01-02T00:00:00+00:00"}
     )
     assert op.execute({})["images"] == 0  # nothing was edited in that interval
-    op.edited_after, op.edited_before = "2024-01-01T00:00:00Z", "2100-01-01T00:00:00Z"
-    assert op.execute({})["images"] > 0  # the seeded labels were edited in this one
     listing = [r for r in emulator.requests if r.query_type == "labelrowmetadata"][-1]
     assert listing.body["values"]["payload"]["edited_before"].startswith("2000-01-02T00:00:00")
+    op.edited_after, op.edited_before = "2024-01-01T00:00:00Z", "2100-01-01T00:00:00Z"
+    assert op.execute({})["images"] > 0  # the seeded labels were edited in this one
 
 
 def test_export_refuses_a_static_edited_before_that_is_not_a_time():
