@@ -2,8 +2,8 @@
 Review automation: once enough tasks have left annotation, clear the review queue in bulk.
 
     wait_for_annotation (deferrable) ─> stages ─┐
-                                   review_queue ┴─> plan_review ─> choose ─┬─> approve_labelled
-                                                                           └─> send_back_unlabelled
+                                   review_queue ┴─> plan_review ─┬─> approve_labelled
+                                                                 └─> send_back_unlabelled
 
 Tasks in the review stage that carry labels are approved (they move on to the final stage); tasks that
 reached review without any label are moved back to the annotation stage. Both moves are bulk calls, and
@@ -80,15 +80,7 @@ with DAG(
         stages.output, review_queue.output, "{{ params.annotation_stage }}", "{{ params.review_stage }}"
     )
 
-    @task.branch
-    def choose(approve: list[str], send_back: list[str]) -> list[str]:
-        """Run only the moves that have tasks to move."""
-        return [
-            name
-            for name, todo in [("approve_labelled", approve), ("send_back_unlabelled", send_back)]
-            if todo
-        ]
-
+    # An empty list (nothing to approve, nothing to send back) succeeds without a request.
     approve = MoveTaskOperator(
         task_id="approve_labelled",
         project_hash="{{ params.project_hash }}",
@@ -106,4 +98,3 @@ with DAG(
     # --8<-- [end:review]
 
     wait_for_annotation >> [stages, review_queue]
-    choose(plan["approve"], plan["send_back"]) >> [approve, send_back]

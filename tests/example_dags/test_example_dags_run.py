@@ -126,8 +126,11 @@ def test_review_automation_approves_labelled_and_sends_back_empty_tasks(run_dag,
 
     # Nothing is left in review: a second run moves nothing and still succeeds.
     again, states = run(run_dag, dagbag, "encord_review_automation", None)
-    assert states["approve_labelled"] == "skipped" and states["send_back_unlabelled"] == "skipped"
-    assert xcoms(again)[("review_queue", "return_value")]["label_rows"] == []
+    assert states["approve_labelled"] == "success" and states["send_back_unlabelled"] == "success"
+    values = xcoms(again)
+    assert values[("review_queue", "return_value")]["label_rows"] == []
+    assert values[("approve_labelled", "return_value")]["status"] == "nothing_to_move"
+    assert values[("send_back_unlabelled", "return_value")]["status"] == "nothing_to_move"
 
 
 def _coco(uri: str) -> dict:
