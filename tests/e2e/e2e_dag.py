@@ -35,13 +35,15 @@ if CONFIG:
         wait_annotated = LabelStatusSensor(
             task_id="wait_annotated", through_stage="Annotate", deferrable=True, poke_interval=1, **watch
         )
-        # Gives its worker slot back between checks until no task is left in Review; it stays up for
-        # reschedule long enough between checks for the test to see it.
+        # Gives its worker slot back between checks until no task is left in Review. Airflow 3.3 fails a
+        # reschedule-mode sensor whose next check starts before the scheduler has handled the worker exit of
+        # the previous one (apache/airflow#71172); on a busy machine that report can lag by several seconds,
+        # so the checks are 10 s apart.
         wait_reviewed = LabelStatusSensor(
             task_id="wait_reviewed",
             through_stage="Review",
             mode="reschedule",
-            poke_interval=4,
+            poke_interval=10,
             **watch,
         )
         export = ExportCocoOperator(
