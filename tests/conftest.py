@@ -42,9 +42,10 @@ def run_dag(airflow_db: None):
             from airflow.dag_processing.collection import update_dag_parsing_results_in_db
             from airflow.serialization.serialized_objects import LazyDeserializedDAG
             from airflow.utils.session import create_session
-        except ImportError:  # Airflow 2: dag.test() serializes the DAG itself, and says execution_date
+        except ImportError:  # Airflow 2: dag.test() says execution_date, and serializes the DAG itself
             if "logical_date" in kwargs:
                 kwargs["execution_date"] = kwargs.pop("logical_date")
+            dag.sync_to_db()  # as the scheduler would: registers the DAG's datasets, so events are recorded
             return dag.test(**kwargs)
         with create_session() as session:
             DagBundlesManager().sync_bundles_to_db(session=session)
