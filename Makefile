@@ -30,6 +30,11 @@ demo: install
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
+# The streaming COCO export against the SDK's exporter (installs encord[coco] into benchmarks/.venv-sdk once).
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python benchmarks/coco_export.py $(if $(wildcard benchmarks/.venv-sdk/bin/python),,--setup-sdk) $(BENCH_ARGS)
+
 # The same test suite on the oldest supported Airflow (2.11), in its own virtualenv.
 AIRFLOW2_VENV ?= .venv-airflow2
 AIRFLOW2_VERSION ?= 2.11.2
