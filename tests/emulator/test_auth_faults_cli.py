@@ -124,6 +124,16 @@ def test_dropped_connection(encord_emulator):
     assert encord_emulator.requests[0].fault == "drop"
 
 
+def test_truncated_answer(encord_emulator):
+    encord_emulator.add_fault("v2:GET:/projects/{p}", "truncate", times=1)
+    client = sdk_client(encord_emulator, settings=NO_RETRY)
+    with pytest.raises(RequestException):
+        client.get_project(encord_emulator.ids["project_hash"])
+    assert encord_emulator.requests[0].fault == "truncate"
+    assert encord_emulator.requests[0].status == 200  # the headers went out whole, the body did not
+    assert client.get_project(encord_emulator.ids["project_hash"]).title == "Demo project"
+
+
 def test_timeout_and_latency(encord_emulator):
     slow = RequestsSettings(
         max_retries=0, backoff_factor=0.0, connection_retries=0, connect_timeout=5, read_timeout=1

@@ -201,7 +201,9 @@ class EncordEmulator:
         :param kind: ``"status"`` (HTTP ``status``, default 500, with ``Retry-After: retry_after`` if given),
             ``"rpc_error"`` (RPC envelope with ``error_code``, e.g. ``"RATE_LIMIT_ERROR"``; RPC routes only),
             ``"latency"`` (answer after ``delay`` seconds), ``"drop"`` (close the connection, no answer),
-            ``"timeout"`` (hold the answer ``delay`` seconds, default 5: set the client's read timeout lower)
+            ``"timeout"`` (hold the answer ``delay`` seconds, default 5: set the client's read timeout lower),
+            ``"truncate"`` (answer with the full ``Content-Length`` but close the connection halfway through
+            the body)
         :param times: fire this many times, then let requests through; ``None`` fires forever
         :return: the fault; its ``fired`` counts how often it fired
         """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_encord.testing.emulator._labels import ontology_editor, row_labels, row_metadata
@@ -118,35 +119,48 @@ def add_project_users(ctx: Context, *, resource_type: Any, resource_id: Any, pay
 
 
 # -- label rows ------------------------------------------------------------------------------------------
-def _row_matches(store: Store, project: Project, row: LabelRow, payload: dict[str, Any]) -> bool:
-    if payload.get("label_hashes") is not None and row.label_hash not in payload["label_hashes"]:
-        return False
-    if payload.get("data_hashes") is not None and row.data_hash not in payload["data_hashes"]:
-        return False
-    if not payload.get("include_uninitialised_labels") and row.label_hash is None:
-        return False
+def _row_filter(store: Store, project: Project, payload: dict[str, Any]) -> Callable[[LabelRow], bool]:
+    """The ``labelrowmetadata`` filters of ``payload`` as a test of one row, parsed once per request."""
+    label_hashes = set(payload["label_hashes"]) if payload.get("label_hashes") is not None else None
+    data_hashes = set(payload["data_hashes"]) if payload.get("data_hashes") is not None else None
+    uninitialised = bool(payload.get("include_uninitialised_labels"))
     statuses = payload.get("label_statuses")
-    if statuses is not None and row.annotation_task_status not in statuses:
-        return False
     edited_after = parse_time(payload.get("edited_after"))
     edited_before = parse_time(payload.get("edited_before"))
-    if edited_after and row.last_edited_at < edited_after:
-        return False
-    if edited_before and row.last_edited_at > edited_before:
-        return False
-    for key, kind in (("workflow_graph_node_title_eq", "eq"), ("workflow_graph_node_title_like", "like")):
-        if payload.get(key) is not None:
+    stage_eq = payload.get("workflow_graph_node_title_eq")
+    stage_like = payload.get("workflow_graph_node_title_like")
+    title_eq = payload.get("data_title_eq")
+    title_like = payload.get("data_title_like")
+
+    def matches(row: LabelRow) -> bool:
+        if label_hashes is not None and row.label_hash not in label_hashes:
+            return False
+        if data_hashes is not None and row.data_hash not in data_hashes:
+            return False
+        if not uninitialised and row.label_hash is None:
+            return False
+        if statuses is not None and row.annotation_task_status not in statuses:
+            return False
+        if edited_after and row.last_edited_at < edited_after:
+            return False
+        if edited_before and row.last_edited_at > edited_before:
+            return False
+        if stage_eq is not None or stage_like is not None:
             stage = project.stage(row.stage_uuid or "")
             title = stage.title if stage else ""
-            if (kind == "eq" and title != payload[key]) or (kind == "like" and not like(payload[key], title)):
+            if (stage_eq is not None and title != stage_eq) or (
+                stage_like is not None and not like(stage_like, title)
+            ):
                 return False
-    if payload.get("data_title_eq") is not None or payload.get("data_title_like") is not None:
-        title = (store.data_unit(row.data_hash) or {}).get("title", "")
-        if payload.get("data_title_eq") is not None and title != payload["data_title_eq"]:
-            return False
-        if payload.get("data_title_like") is not None and not like(payload["data_title_like"], title):
-            return False
-    return True
+        if title_eq is not None or title_like is not None:
+            title = (store.data_unit(row.data_hash) or {}).get("title", "")
+            if (title_eq is not None and title != title_eq) or (
+                title_like is not None and not like(title_like, title)
+            ):
+                return False
+        return True
+
+    return matches
 
 
 @rpc("labelrowmetadata", "GET")
@@ -158,11 +172,8 @@ def list_label_rows(ctx: Context, *, resource_type: Any, resource_id: Any, paylo
         candidates = [r for r in rows if r is not None]
     else:
         candidates = project.rows
-    return [
-        row_metadata(ctx.store, project, row)
-        for row in candidates
-        if _row_matches(ctx.store, project, row, payload)
-    ]
+    matches = _row_filter(ctx.store, project, payload)
+    return [row_metadata(ctx.store, project, row) for row in candidates if matches(row)]
 
 
 LABEL_ROW_LIMIT = 1000

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 if TYPE_CHECKING:
     from airflow_provider_encord.testing.emulator._store import Store, User
 
-FAULT_KINDS = ("status", "rpc_error", "latency", "drop", "timeout")
+FAULT_KINDS = ("status", "rpc_error", "latency", "drop", "timeout", "truncate")
 
 
 class ApiError(Exception):
@@ -235,6 +235,9 @@ class Handler(BaseHTTPRequestHandler):
             # Hold the answer longer than the client waits, then answer normally (to nobody).
             self.server.stopping.wait(fault.delay if fault.delay is not None else 5.0)
             return False
+        if fault.kind == "truncate":
+            self._truncate = True  # answered normally, but the body stops halfway (see _send_json)
+            return False
         if fault.kind == "drop":
             record.status = 0
             self.close_connection = True
@@ -393,6 +396,14 @@ class Handler(BaseHTTPRequestHandler):
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
+        if getattr(self, "_truncate", False):
+            self._truncate = False
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self.wfile.write(data)
 
 
