@@ -10,8 +10,9 @@ label rows stay plain dictionaries. Errors map to the SDK's own exceptions, as t
 
 from __future__ import annotations
 
+import contextlib
 import gc
-import itertools
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: Bytes read from the socket at a time while streaming.
 CHUNK_SIZE = 1 << 16
-#: Answers up to this size are also kept whole, so that an error envelope maps exactly as the SDK maps it.
-SMALL_ANSWER = 1 << 20
 
 
 class _Request:
@@ -175,28 +174,68 @@ def _unparseable(content: bytes, context: Any) -> Exception:
     return RequestException(f"Error parsing JSON response: {text}", context=context)
 
 
-def _loads(content: bytes) -> Any:
-    """``orjson.loads`` with the cyclic garbage collector paused for the call.
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the block, switching it back on after only if it was on.
 
-    A parsed JSON document has no reference cycles, so the collector has nothing to find in it; left on, it
-    runs once per 700 new objects while a bundle (about 100 000 objects for 500 label rows) is parsed, and
-    its full passes traverse every live object, the bundle being converted included. Pausing it makes the
-    parse about three times cheaper. It is switched back on only if it was on.
+    Parsed JSON and the COCO dictionaries built from it hold no reference cycles: reference counting frees
+    them the moment they are dropped, and the collector has nothing to find in them. Left on, it runs once
+    per 700 new objects while a bundle (about 100 000 objects for 500 label rows) is parsed and converted,
+    and its older generations, which fill up with the bundle read ahead, are traversed again and again. With
+    it paused, the export spends about a quarter less time. The few cycles a request leaves behind are
+    collected as usual once the block ends.
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return orjson.loads(content)
+        yield
     finally:
         if enabled:
             gc.enable()
 
 
+def _loads(content: bytes) -> Any:
+    """``orjson.loads`` with the cyclic garbage collector paused (see :func:`gc_paused`)."""
+    with gc_paused():
+        return orjson.loads(content)
+
+
+def _read_body(response: requests.Response, context: Any) -> bytes:
+    """The whole body of an answer, read in as few calls as the socket allows.
+
+    ``requests`` reads a body 10 kB at a time. The bundles are read in a background thread while the main
+    thread converts, and each read gives up the interpreter lock and must win it back from the converting
+    thread (which holds it for up to ``sys.getswitchinterval()``, 5 ms): 200 reads for a 2 MB bundle. One
+    ``read()`` of the whole body asks the socket for everything at once.
+    """
+    from encord.exceptions import RequestException
+
+    try:
+        return response.raw.read(decode_content=True)
+    except Exception as error:
+        raise RequestException("Reading the answer failed", context=context) from error
+
+
+def _chunks(response: requests.Response, context: Any) -> Iterator[bytes]:
+    """The body of an answer in chunks of up to :data:`CHUNK_SIZE` bytes, as the SDK's errors."""
+    from encord.exceptions import RequestException
+
+    chunks = response.raw.stream(CHUNK_SIZE, decode_content=True)
+    while True:
+        try:
+            chunk = next(chunks, None)
+        except Exception as error:
+            raise RequestException("Reading the answer failed", context=context) from error
+        if chunk is None:
+            return
+        yield chunk
+
+
 def rpc_read(project: Project, query_type: str, uid: Any, payload: Any) -> Any:
     """One RPC read, its whole answer parsed: the ``response`` of the envelope, or the SDK's exception."""
-    session, response, context = _send(_sdk_signed_request(project, query_type, uid, payload), stream=False)
+    session, response, context = _send(_sdk_signed_request(project, query_type, uid, payload), stream=True)
     with session, response:
-        content = response.content
+        content = _read_body(response, context)
     try:
         envelope = _loads(content)
     except orjson.JSONDecodeError as error:
@@ -205,43 +244,108 @@ def rpc_read(project: Project, query_type: str, uid: Any, payload: Any) -> Any:
     return envelope.get("response")
 
 
+#: Bytes of a streamed answer parsed at a time: the listing is parsed in windows of about this size.
+WINDOW = 1 << 20
+#: Where the ``response`` list of an RPC envelope starts.
+_RESPONSE_LIST = re.compile(rb'"response"\s*:\s*\[')
+#: Between two objects of a list: the end of a window can only be at one of these.
+_BETWEEN_OBJECTS = re.compile(rb"\}\s*,\s*\{")
+#: Candidate window ends tried before waiting for more bytes (a later window or the end settles it).
+_ATTEMPTS = 4
+
+
+class _ListSplitter:
+    """Cuts a streamed RPC envelope ``{..., "response": [item, ...], ...}`` into lists of parsed items.
+
+    Bytes go in with :meth:`feed`; each call returns the items that are complete so far, parsed by ``orjson``
+    a window at a time, so that memory holds one window, not the whole answer. A window ends at a ``}, {``
+    between two items. Such bytes can also stand inside a string or inside a nested list, but the window is
+    then not a valid list of values and fails to parse, so a window that parses ends exactly after an item
+    of the response list; after a failure the previous candidate is tried. Items taken out leave the
+    envelope valid JSON: :meth:`finish` parses the head (before the list), what is left of the list and the
+    tail as one document, and returns it, so the envelope is checked as a whole.
+    """
+
+    def __init__(self) -> None:
+        self._head: bytes | None = None  # the envelope up to and including the "[" of the response list
+        self._buffer = bytearray()
+        self._last_failure = -1  # the window end that last failed, not tried again
+        self._wait_for = WINDOW  # parse once the buffer holds this many bytes
+
+    def feed(self, data: bytes) -> list[Any]:
+        self._buffer += data
+        if self._head is None:
+            match = _RESPONSE_LIST.search(self._buffer)
+            if match is None:
+                return []
+            self._head = bytes(self._buffer[: match.end()])
+            del self._buffer[: match.end()]
+        if len(self._buffer) < self._wait_for:
+            return []
+        items = self._take()
+        # After a window that would not parse, wait for another window's worth before trying again.
+        self._wait_for = WINDOW if items else len(self._buffer) + WINDOW
+        return items
+
+    def _take(self) -> list[Any]:
+        buffer = self._buffer
+        end = len(buffer)
+        for _ in range(_ATTEMPTS):
+            cut = buffer.rfind(b"}", 0, end)
+            while cut > 0 and not _BETWEEN_OBJECTS.match(buffer, cut):
+                cut = buffer.rfind(b"}", 0, cut)
+            if cut <= 0 or cut == self._last_failure:
+                return []
+            window = bytearray(b"[")
+            window += memoryview(buffer)[: cut + 1]
+            window += b"]"
+            try:
+                items = orjson.loads(window)
+            except orjson.JSONDecodeError:
+                self._last_failure = cut
+                end = cut
+                continue
+            comma = buffer.index(b",", cut + 1)
+            del buffer[: comma + 1]
+            self._last_failure = -1
+            return items
+        return []
+
+    def finish(self) -> Any:
+        """The envelope with what is left of the response list (raises ``orjson.JSONDecodeError``)."""
+        document = bytearray(self._head or b"")
+        document += self._buffer
+        return orjson.loads(document)
+
+
 def rpc_stream(
     project: Project, query_type: str, payload: Any, keep: Callable[[dict[str, Any]], Any]
 ) -> Iterator[Any]:
     """One RPC read whose ``response`` is a list, parsed as it arrives: yields ``keep(item)`` for each item.
 
-    Only one item is in memory at a time (plus what ``keep`` returns), whatever the size of the answer. An
-    answer of up to :data:`SMALL_ANSWER` bytes is also kept whole and its envelope checked as the SDK checks
-    it; error envelopes are far smaller than that, so a longer answer is a listing (its items are checked to
-    be objects).
+    The answer is parsed a window of about :data:`WINDOW` bytes at a time (see :class:`_ListSplitter`), so
+    memory holds one window of items, whatever the size of the answer. The envelope is checked as the SDK
+    checks it once the answer is complete.
     """
-    import ijson
-
     session, response, context = _send(_sdk_signed_request(project, query_type, None, payload), stream=True)
-    items = ijson.sendable_list()
-    parser = ijson.items_coro(items, "response.item", use_float=True)
-    head = bytearray()
-    others: list[Any] = []
+    splitter = _ListSplitter()
+    head = bytearray()  # the start of the answer, for the error message of an answer that does not parse
     try:
-        for chunk in itertools.chain(response.iter_content(CHUNK_SIZE), [None]):
-            if chunk is None:  # the end of the answer: let the parser finish
-                parser.close()
-            else:
-                if len(head) <= SMALL_ANSWER:
-                    head += chunk
-                parser.send(chunk)
-            for item in items:
-                if isinstance(item, dict):
-                    yield keep(item)
-                else:  # an error envelope lists its error code as the response
-                    others.append(item)
-            del items[:]
-    except ijson.JSONError as error:
+        for chunk in _chunks(response, context):
+            if len(head) < 200:
+                head += chunk[:200]
+            for item in splitter.feed(chunk):
+                if not isinstance(item, dict):
+                    raise _unparseable(bytes(head), context)
+                yield keep(item)
+        envelope = splitter.finish()
+    except orjson.JSONDecodeError as error:
         raise _unparseable(bytes(head), context) from error
     finally:
         response.close()
         session.close()
-    if len(head) <= SMALL_ANSWER:
-        _raise_for_envelope(orjson.loads(bytes(head)), context)
-    elif others:
-        _raise_for_envelope({"status": None, "response": others}, context)
+    _raise_for_envelope(envelope, context)
+    for item in envelope.get("response") or ():
+        if not isinstance(item, dict):
+            raise _unparseable(bytes(head), context)
+        yield keep(item)

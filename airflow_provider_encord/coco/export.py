@@ -21,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
-from airflow_provider_encord.coco._rpc import rpc_read, rpc_stream
+from airflow_provider_encord.coco._rpc import gc_paused, rpc_read, rpc_stream
 from airflow_provider_encord.coco.converter import CocoConverter
 from airflow_provider_encord.coco.writer import CocoStreamWriter
 
@@ -366,9 +366,21 @@ def write_coco(
     if object_classes is not None and isinstance(object_classes, str):
         object_classes = [object_classes]
     converter = CocoConverter(project.ontology_structure.to_dict(), object_classes=object_classes)
+    feature_hashes = converter.feature_hashes if object_classes is not None else None
+    with gc_paused():
+        return _export(project, out, filters, converter, feature_hashes)
+
+
+def _export(
+    project: Project,
+    out: IO[bytes],
+    filters: _Filters,
+    converter: CocoConverter,
+    feature_hashes: set[str] | None,
+) -> dict[str, Any]:
+    """The body of :func:`write_coco`, its arguments checked."""
     counts = {"skipped_unlabelled": 0, "skipped_filtered": 0, "label_rows_listed": 0}
     hashes = _list_label_hashes(project, filters, counts)
-    feature_hashes = converter.feature_hashes if object_classes is not None else None
     info = {
         "description": f"Encord project {project.title}",
         "date_created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -240,17 +240,6 @@ def _prefetch_threads():
     return [t for t in threading.enumerate() if t.name == "coco-export-prefetch" and t.is_alive()]
 
 
-@pytest.fixture
-def scale_project(encord_emulator_factory):
-    emulator = encord_emulator_factory(seed="scale", scale_images=60, scale_objects=2)
-    scale_client = EncordUserClient.create_with_ssh_private_key(
-        emulator.private_key, domain=emulator.url, requests_settings=FAST
-    )
-    project = scale_client.get_project(emulator.ids["project_hash"])
-    emulator.clear_requests()
-    return emulator, project
-
-
 def test_bundles_read_ahead_come_out_in_order(scale_project):
     emulator, project = scale_project
     expected = export_coco_dict(project, bundle_size=60)  # one bundle: no read-ahead
