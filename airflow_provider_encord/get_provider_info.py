@@ -36,25 +36,25 @@ def _connection_type() -> dict[str, Any]:
             "max_retries": {
                 "label": "Max retries",
                 "description": "Retries of idempotent requests on HTTP 413/429/5xx.",
-                "schema": {"type": _INTEGER_OR_NULL, "default": 3},
+                "schema": {"type": _INTEGER_OR_NULL, "default": 3, "minimum": 0},
             },
             "backoff_factor": {
                 "label": "Backoff factor",
                 "description": "Seconds; the n-th retry waits backoff_factor * 2 ** (n - 1).",
-                "schema": {"type": _NUMBER_OR_NULL, "default": 1.5},
+                "schema": {"type": _NUMBER_OR_NULL, "default": 1.5, "minimum": 0},
             },
             "connect_timeout": {
                 "label": "Connect timeout (s)",
-                "schema": {"type": _INTEGER_OR_NULL, "default": 180},
+                "schema": {"type": _INTEGER_OR_NULL, "default": 180, "minimum": 1},
             },
             "read_timeout": {
                 "label": "Read timeout (s)",
                 "description": "Must exceed 60 s: upload status checks may be held open by the server.",
-                "schema": {"type": _INTEGER_OR_NULL, "default": 180},
+                "schema": {"type": _INTEGER_OR_NULL, "default": 180, "minimum": 1},
             },
             "write_timeout": {
                 "label": "Write timeout (s)",
-                "schema": {"type": _INTEGER_OR_NULL, "default": 180},
+                "schema": {"type": _INTEGER_OR_NULL, "default": 180, "minimum": 1},
             },
         },
         "ui-field-behaviour": {

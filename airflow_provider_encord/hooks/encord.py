@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import re
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from enum import Enum
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -82,6 +83,7 @@ _STAGE_TYPES_BY_PATHWAY = {
     "reject": ("REVIEW", "CONSENSUS_REVIEW"),
 }
 _UPLOAD_FINAL_STATUSES = ("DONE", "ERROR", "CANCELLED")
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _TASK_QUERY_CHUNK = 100
 
 _PEM_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]*-----.*?(?:-----END [A-Z0-9 ]*-----|\Z)", re.DOTALL)
@@ -152,8 +154,9 @@ class EncordHook(BaseHook):
     # ------------------------------------------------------------------ connection form (Airflow 2.11)
 
     @staticmethod
-    def connection_form_fields() -> list[tuple[str, str, str]]:
-        """``(extra name, label, kind)`` of each extra field; kind is ``password``, ``integer`` or ``string``.
+    def connection_form_fields() -> list[tuple[str, str, str, int | float | None]]:
+        """``(extra name, label, kind, minimum)`` of each extra field; kind is ``password``, ``integer`` or
+        ``string``, minimum the smallest value a number field accepts (``None`` for text fields).
 
         Derived from the ``conn-fields`` of the provider info, so that the Airflow 3.2+ form and the
         Airflow 2.11 widgets show the same fields.
@@ -169,7 +172,7 @@ class EncordHook(BaseHook):
                 kind = "integer"
             else:
                 kind = "string"
-            fields.append((name, spec["label"], kind))
+            fields.append((name, spec["label"], kind, schema.get("minimum")))
         return fields
 
     @classmethod
@@ -184,12 +187,14 @@ class EncordHook(BaseHook):
         from wtforms.validators import NumberRange, Optional
 
         widgets: dict[str, Any] = {}
-        for name, label, kind in cls.connection_form_fields():
+        for name, label, kind, minimum in cls.connection_form_fields():
             if kind == "password":
                 widgets[name] = PasswordField(lazy_gettext(label), widget=BS3PasswordFieldWidget())
             elif kind == "integer":
                 widgets[name] = IntegerField(
-                    lazy_gettext(label), widget=BS3TextFieldWidget(), validators=[Optional(), NumberRange(0)]
+                    lazy_gettext(label),
+                    widget=BS3TextFieldWidget(),
+                    validators=[Optional(), NumberRange(min=minimum)],
                 )
             else:
                 widgets[name] = StringField(lazy_gettext(label), widget=BS3TextFieldWidget())
@@ -224,27 +229,42 @@ class EncordHook(BaseHook):
 
     @property
     def domain(self) -> str:
-        """The Encord API domain in use: the connection's host (scheme added when missing) or the default."""
+        """The Encord API domain in use: the connection's host (scheme added when missing) or the default.
+
+        Loopback hosts (``127.0.0.1``, ``localhost``, ``::1``) default to ``http``, every other host to
+        ``https``. A path, query, fragment or user name in the host, or a port that contradicts the
+        connection's port field, is a configuration error.
+        """
         conn = self._get_airflow_connection()
         host = (conn.host or "").strip()
         if not host:
             return DEFAULT_DOMAIN
         if "://" not in host:
-            local = host.split(":")[0] in ("127.0.0.1", "localhost")
-            host = f"{'http' if local else 'https'}://{host}"
+            bare = urlsplit(f"//{host}").hostname or ""
+            host = f"{'http' if bare in _LOOPBACK_HOSTS else 'https'}://{host}"
         parts = urlsplit(host)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise EncordConfigurationError(
-                f"Connection {self.encord_conn_id!r}: host {conn.host!r} is not an Encord API domain; use "
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        shown = f"{parts.scheme}://{parts.hostname or ''}" if parts.username or parts.password else conn.host
+
+        def problem(what: str) -> EncordConfigurationError:
+            return EncordConfigurationError(
+                f"Connection {self.encord_conn_id!r}: host {shown!r} {what}; use the bare domain, such as "
                 f"{DEFAULT_DOMAIN}, or {US_DOMAIN} for US tenants."
             )
-        if parts.path.strip("/"):
-            raise EncordConfigurationError(
-                f"Connection {self.encord_conn_id!r}: host {conn.host!r} has a path; Encord needs the bare "
-                f"domain, such as {DEFAULT_DOMAIN}."
-            )
+
+        if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+            raise problem("is not an Encord API domain")
+        if parts.username is not None or parts.password is not None:
+            raise problem("holds a user name or password (credentials go in the key or token fields)")
+        if parts.path.strip("/") or parts.query or parts.fragment:
+            raise problem("has a path, query or fragment")
+        if conn.port and port is not None and port != conn.port:
+            raise problem(f"names port {port} but the port field says {conn.port}")
         netloc = parts.netloc
-        if conn.port and not parts.port:
+        if conn.port and port is None:
             netloc = f"{netloc}:{conn.port}"
         return f"{parts.scheme}://{netloc}"
 
@@ -254,23 +274,30 @@ class EncordHook(BaseHook):
         values: dict[str, Any] = {}
         for name, default in REQUEST_SETTING_DEFAULTS.items():
             raw = self._extra(name)
-            try:
-                value = type(default)(raw) if raw is not None else default
-            except (TypeError, ValueError):
-                raise EncordConfigurationError(
-                    f"Connection {self.encord_conn_id!r}: extra {name}={raw!r} is not a number."
-                ) from None
-            if value < 0 or (name.endswith("timeout") and value <= 0):
-                raise EncordConfigurationError(
-                    f"Connection {self.encord_conn_id!r}: extra {name}={raw!r} must be positive."
-                )
-            values[name] = value
+            values[name] = default if raw is None else self._request_setting(name, raw, default)
         if values["read_timeout"] <= 60:
             self.log.warning(
                 "read_timeout=%s s: Encord may hold upload status requests open for 60 s; use more than 60.",
                 values["read_timeout"],
             )
         return RequestsSettings(**values)
+
+    def _request_setting(self, name: str, raw: Any, default: int | float) -> int | float:
+        """One request-setting extra as a number: whole for retries and timeouts, at least 1 for timeouts."""
+        whole = isinstance(default, int)
+        least = 1 if name.endswith("timeout") else 0
+        kind = "a whole number" if whole else "a number"
+        try:
+            value = float(raw) if not isinstance(raw, bool) else math.nan
+        except (TypeError, ValueError):
+            value = math.nan
+        if not math.isfinite(value) or (whole and not value.is_integer()) or value < least:
+            unit = " of seconds" if name.endswith("timeout") else ""
+            raise EncordConfigurationError(
+                f"Connection {self.encord_conn_id!r}: extra {name}={raw!r} is not valid; use {kind}{unit} "
+                f"of at least {least} (default {default})."
+            )
+        return int(value) if whole else value
 
     @staticmethod
     def _normalise_key(key: str) -> str:
@@ -409,15 +436,24 @@ class EncordHook(BaseHook):
                 f"Could not {action}: Encord rejected the request ({type(exc).__name__}: "
                 f"{self._scrub(exc.message)}). Fix the arguments before running the task again."
             ) from None
-        except (ex.GenericServerError, ex.RequestException, ex.UnknownException, ex.TimeOutError) as exc:
+        except (
+            ex.GenericServerError,
+            ex.RequestException,
+            ex.UnknownException,
+            ex.TimeOutError,
+            ex.CloudUploadError,
+        ) as exc:
             raise EncordRetryableError(
                 f"Could not {action}: server or network error talking to {self.domain} "
                 f"({type(exc).__name__}: {self._scrub(exc.message)}); the task will be retried if it has "
                 "retries left."
             ) from None
         except ex.EncordException as exc:
-            raise EncordRetryableError(
-                f"Could not {action}: {type(exc).__name__}: {self._scrub(str(exc))}"
+            # Everything else the SDK raises (corrupted labels, unsupported files, a feature missing from the
+            # ontology, ...) says something about the request or the data, which a retry does not change.
+            raise EncordFailError(
+                f"Could not {action}: Encord rejected the request ({type(exc).__name__}: "
+                f"{self._scrub(str(exc))}). Fix the cause before running the task again."
             ) from None
 
     # ------------------------------------------------------------------ shared lookups
@@ -508,7 +544,8 @@ class EncordHook(BaseHook):
         :param dataset_hashes: the datasets to annotate.
         :param description: an optional description.
         :param ontology_hash: the ontology to use; Encord creates an empty one when omitted.
-        :param reuse_existing: return the project of exactly this title if one exists (safe retries).
+        :param reuse_existing: return the project of exactly this title if one exists (safe retries); when
+            ``ontology_hash`` is given, a project of that title with another ontology is an error.
         :param workflow_template_hash: a workflow template to create the project from.
         """
         title = self._require_title(title)
@@ -520,9 +557,17 @@ class EncordHook(BaseHook):
         if reuse_existing:
             with self._translate_errors(f"look up project {title!r}"):
                 for project in self.get_conn().list_projects(title_eq=title):
-                    if project.title == title:
-                        self.log.info("Reusing project %s titled %r", project.project_hash, title)
-                        return {"project_hash": str(project.project_hash), "title": title, "created": False}
+                    if project.title != title:
+                        continue
+                    found = _str_or_none(project.ontology_hash)
+                    if ontology_hash is not None and found != ontology_hash:
+                        raise EncordInvalidInputError(
+                            f"A project titled {title!r} exists already ({project.project_hash}) with "
+                            f"ontology {found}, not ontology_hash={ontology_hash!r}: give the new project "
+                            "another title, or pass the ontology it has."
+                        )
+                    self.log.info("Reusing project %s titled %r", project.project_hash, title)
+                    return {"project_hash": str(project.project_hash), "title": title, "created": False}
         with self._translate_errors(f"create project {title!r}"):
             project_hash = self.get_conn().create_project(
                 title,
@@ -602,8 +647,10 @@ class EncordHook(BaseHook):
 
         Bundled: one request per 500 moves (1000 actions). Safe to repeat: a task no longer in ``stage_uuid``
         that is already where the call would send it is reported in ``already_moved`` instead of failing. For
-        a move that place is ``destination_stage_uuid``; for submit, approve and reject (whose routing only
-        the server knows) it is any other stage of the workflow. A data hash in neither place is an error.
+        a move that place is ``destination_stage_uuid``. For submit, approve and reject, whose routing only
+        the server knows, it is judged from the workflow's stage order: submitted and approved tasks are in a
+        stage listed after ``stage_uuid``, rejected ones in an annotation stage listed before it. A data hash
+        in neither place (such as approving a task that is still being annotated) is an error.
 
         :param project_hash: the workflow project.
         :param stage_uuid: the stage the tasks are in.
@@ -641,14 +688,13 @@ class EncordHook(BaseHook):
                 "destination_stage_uuid to move tasks out of any stage."
             )
 
+        arrived = self._arrival_test(stages, stage, pathway, destination)
         tasks = self._tasks_in_stage(stage, hashes)
         missing = [h for h in hashes if h not in tasks]
-        already_moved = (
-            self._check_already_moved(project, missing, stage_uuid, destination) if missing else []
-        )
+        already_moved = self._check_already_moved(project, missing, stage, arrived) if missing else []
         to_act = [h for h in hashes if h in tasks]
         if to_act:
-            self._act_on_tasks(project, [tasks[h] for h in to_act], pathway, destination, stage_uuid)
+            self._act_on_tasks(project, [tasks[h] for h in to_act], pathway, destination, arrived)
         self.log.info(
             "Project %s stage %s: %s tasks %s, %s already moved",
             project.project_hash,
@@ -674,23 +720,42 @@ class EncordHook(BaseHook):
         return tasks
 
     @staticmethod
-    def _arrived(now: str | None, stage_uuid: str, destination: str | None) -> bool:
-        return now == destination if destination is not None else now not in (None, stage_uuid)
+    def _arrival_test(
+        stages: list[Any], stage: Any, pathway: str | None, destination: str | None
+    ) -> tuple[Callable[[str | None], bool], str]:
+        """Whether a task now in a given stage (uuid, or None) is where this action sends it, and that place.
+
+        A move's place is its destination. Submit and approve send a task on through the workflow, so it is
+        in a stage listed after ``stage``; reject sends it back, to an annotation stage listed before.
+        """
+        if destination is not None:
+            return (lambda now: now == destination), f"stage {destination}"
+        position = {str(s.uuid): index for index, s in enumerate(stages)}
+        here = position[str(stage.uuid)]
+        if pathway == "reject":
+            back = {
+                str(s.uuid)
+                for s in stages[:here]
+                if _enum_value(s.stage_type) in ("ANNOTATION", "CONSENSUS_ANNOTATION")
+            }
+            return (lambda now: now in back), f"an annotation stage before {stage.title!r}"
+        return (lambda now: position.get(now or "", -1) > here), f"a stage after {stage.title!r}"
 
     def _check_already_moved(
-        self, project: Project, missing: list[str], stage_uuid: str, destination: str | None
+        self,
+        project: Project,
+        missing: list[str],
+        stage: Any,
+        arrived: tuple[Callable[[str | None], bool], str],
     ) -> list[str]:
+        test, place = arrived
         where = self._locate_tasks(project, missing)
-        problems = [
-            f"{h} (now in {where.get(h) or 'no stage'})"
-            for h in missing
-            if not self._arrived(where.get(h), stage_uuid, destination)
-        ]
+        problems = [f"{h} (now in {where.get(h) or 'no stage'})" for h in missing if not test(where.get(h))]
         if problems:
-            target = f"stage {destination}" if destination else "a later stage"
             raise EncordNotFoundError(
-                f"No task in stage {stage_uuid} of project {project.project_hash} for data hashes "
-                f"{', '.join(problems)}, and they are not in {target}: check the data hashes and the stage."
+                f"No task in stage {stage.title!r} ({stage.uuid}) of project {project.project_hash} for data "
+                f"hashes {', '.join(problems)}, and they are not in {place} either: check the data hashes "
+                "and the stage."
             )
         return missing
 
@@ -700,7 +765,7 @@ class EncordHook(BaseHook):
         tasks: list[Any],
         pathway: str | None,
         destination: str | None,
-        stage_uuid: str,
+        arrived: tuple[Callable[[str | None], bool], str],
     ) -> None:
         action = f"{pathway} {len(tasks)} tasks" if pathway else f"move {len(tasks)} tasks to {destination}"
         try:
@@ -714,9 +779,9 @@ class EncordHook(BaseHook):
             # The SDK retries these POSTs, so an error may follow a first attempt that went through:
             # accept the outcome when every task has arrived, otherwise report the original error.
             where = self._locate_tasks(project, [str(t.data_hash) for t in tasks])
-            if not all(self._arrived(where.get(str(t.data_hash)), stage_uuid, destination) for t in tasks):
+            if not all(arrived[0](where.get(str(t.data_hash))) for t in tasks):
                 raise
-            self.log.warning("%s reported an error, but every task has left stage %s", action, stage_uuid)
+            self.log.warning("%s reported an error, but every task is in %s", action, arrived[1])
 
     def move_workflow_task(
         self,
@@ -785,7 +850,7 @@ class EncordHook(BaseHook):
             edited = row.last_edited_at
             if edited is not None and (after or before):
                 edited = edited if edited.tzinfo else edited.replace(tzinfo=timezone.utc)
-                if (after and edited < after) or (before and edited > before):
+                if (after and edited < after) or (before and edited >= before):
                     continue
             if workflow:
                 stage_type = stage_types.get(str(node.uuid)) if node is not None else None
@@ -839,8 +904,9 @@ class EncordHook(BaseHook):
         :param data_title_like: text the data title must contain; ``%`` makes it a LIKE pattern.
         :param label_statuses: keep rows whose label_status or annotation_task_status is one of these.
         :param workflow_stage: keep rows in this stage (uuid or title; workflow projects only).
-        :param edited_after: keep rows last edited after this time.
-        :param edited_before: keep rows last edited before this time.
+        :param edited_after: keep rows last edited at or after this time.
+        :param edited_before: keep rows last edited before this time (so that consecutive intervals
+            ``[edited_after, edited_before)`` do not overlap).
         """
         statuses = validate_statuses(label_statuses)
         project = self.get_project_object(project_hash)

@@ -195,8 +195,9 @@ def build_upload_registration(file_urls: Any) -> dict[str, Any]:
     :param file_urls: either a list of cloud URLs (``s3://``, ``gs://``, ``https://`` ...), each sorted into
         ``images``, ``videos``, ``audio``, ``text``, ``pdf`` or ``nifti`` by its file extension; or a ready
         registration object (a dict, or its JSON text) with keys among ``images``, ``videos``,
-        ``image_groups``, ``dicom_series``, ``audio``, ``text``, ``pdf``, ``nifti``. Built registrations set
-        ``skip_duplicate_urls`` so that a retried upload does not register the same files twice.
+        ``image_groups``, ``dicom_series``, ``audio``, ``text``, ``pdf``, ``nifti``. Registrations set
+        ``skip_duplicate_urls`` (unless a registration object sets it itself) so that a retried upload does
+        not register the same files twice.
     """
     if isinstance(file_urls, str) and file_urls.strip().startswith(("{", "[")):
         try:
@@ -240,4 +241,4 @@ def _validate_registration(registration: Mapping[str, Any]) -> dict[str, Any]:
             "file_urls is a registration object without files: give at least one non-empty list under "
             f"{', '.join(REGISTRATION_KEYS)}."
         )
-    return dict(registration)
+    return {**registration, "skip_duplicate_urls": registration.get("skip_duplicate_urls", True)}

@@ -75,11 +75,25 @@ def test_request_settings_come_from_extras(shared_emulator, make_hook):
     assert default.read_timeout > 60, "upload result polls may be held open for 60 s"
 
 
-@pytest.mark.parametrize("bad", [{"read_timeout": "soon"}, {"max_retries": -1}, {"connect_timeout": 0}])
-def test_bad_request_settings_are_configuration_errors(shared_emulator, make_hook, bad):
+@pytest.mark.parametrize(
+    ("bad", "advice"),
+    [
+        ({"read_timeout": "soon"}, "whole number of seconds of at least 1"),
+        ({"connect_timeout": 0}, "whole number of seconds of at least 1"),
+        ({"write_timeout": 0.5}, "whole number of seconds"),
+        ({"max_retries": -1}, "whole number of at least 0"),
+        ({"max_retries": 2.7}, "whole number"),
+        ({"max_retries": True}, "whole number"),
+        ({"backoff_factor": "nan"}, "a number of at least 0"),
+    ],
+)
+def test_bad_request_settings_are_configuration_errors(shared_emulator, make_hook, bad, advice):
     hook = make_hook(shared_emulator, extra=bad)
-    with pytest.raises(EncordConfigurationError, match=next(iter(bad))):
+    shared_emulator.clear_requests()
+    with pytest.raises(EncordConfigurationError, match=next(iter(bad))) as info:
         hook.get_conn()
+    assert advice in str(info.value)
+    assert shared_emulator.requests == []
 
 
 @pytest.mark.parametrize(
@@ -90,6 +104,9 @@ def test_bad_request_settings_are_configuration_errors(shared_emulator, make_hoo
         ("api.us.encord.com", None, "https://api.us.encord.com"),
         ("127.0.0.1", 8080, "http://127.0.0.1:8080"),
         ("http://127.0.0.1:9000", None, "http://127.0.0.1:9000"),
+        ("http://127.0.0.1:9000", 9000, "http://127.0.0.1:9000"),
+        ("[::1]:8080", None, "http://[::1]:8080"),
+        ("localhost", 8080, "http://localhost:8080"),
     ],
 )
 def test_domain(shared_emulator, make_hook, host, port, expected):
@@ -97,10 +114,25 @@ def test_domain(shared_emulator, make_hook, host, port, expected):
     assert hook.domain == expected
 
 
-def test_domain_with_a_path_is_rejected(shared_emulator, make_hook):
-    hook = make_hook(shared_emulator, host="https://api.encord.com/v2")
-    with pytest.raises(EncordConfigurationError, match="bare domain"):
+@pytest.mark.parametrize(
+    ("host", "port", "reason"),
+    [
+        ("https://api.encord.com/v2", None, "has a path"),
+        ("https://api.encord.com?region=us", None, "query"),
+        ("https://api.encord.com#us", None, "fragment"),
+        ("ftp://api.encord.com", None, "is not an Encord API domain"),
+        ("https://api.encord.com:http", None, "is not an Encord API domain"),
+        ("https://api.encord.com:8443", 443, "names port 8443 but the port field says 443"),
+        ("https://me:s3cret@api.encord.com", None, "user name or password"),
+    ],
+)
+def test_a_host_that_is_not_a_bare_domain_is_rejected(shared_emulator, make_hook, host, port, reason):
+    hook = make_hook(shared_emulator, host=host, port=port)
+    shared_emulator.clear_requests()
+    with pytest.raises(EncordConfigurationError, match=reason) as info:
         hook.get_conn()
+    assert "s3cret" not in str(info.value) and "bare domain" in str(info.value)
+    assert shared_emulator.requests == []
 
 
 def test_key_with_escaped_newlines_works(shared_emulator, make_hook):
@@ -190,6 +222,7 @@ def test_wrong_bearer_token(shared_emulator, make_hook):
     hook = make_hook(shared_emulator, auth="bearer", extra={"bearer_token": "not-the-token-1234567890"})
     ok, message = hook.test_connection()
     assert not ok
+    assert "rejected the credentials" in message and "region" in message
     assert "not-the-token-1234567890" not in message
 
 
@@ -209,7 +242,7 @@ def test_unreachable_domain(make_hook, shared_emulator):
 
 
 def test_form_fields_cover_every_extra_the_hook_reads():
-    fields = {name: (label, kind) for name, label, kind in EncordHook.connection_form_fields()}
+    fields = {name: (label, kind, least) for name, label, kind, least in EncordHook.connection_form_fields()}
     assert set(fields) == {
         "ssh_private_key_path",
         "bearer_token",
@@ -222,6 +255,7 @@ def test_form_fields_cover_every_extra_the_hook_reads():
     assert fields["bearer_token"][1] == "password", "the token is masked"
     assert fields["read_timeout"][1] == "integer"
     assert fields["backoff_factor"][1] == "string", "Airflow 2.11 accepts no FloatField"
+    assert fields["read_timeout"][2] == 1 and fields["max_retries"][2] == 0, "no zero timeouts in the form"
 
 
 def test_ui_field_behaviour_hides_and_relabels():
@@ -237,7 +271,7 @@ def test_airflow_3_form_is_read_from_provider_info():
 
     manager = ProvidersManager()
     widgets = manager.connection_form_widgets
-    names = {name for name, _, _ in EncordHook.connection_form_fields()}
+    names = {field[0] for field in EncordHook.connection_form_fields()}
     assert {f"extra__encord__{name}" for name in names} <= set(widgets)
     assert widgets["extra__encord__bearer_token"].is_sensitive
     assert not widgets["extra__encord__read_timeout"].is_sensitive
@@ -252,7 +286,7 @@ def test_airflow_2_widgets():
     from wtforms import BooleanField, IntegerField, PasswordField, StringField
 
     widgets = EncordHook.get_connection_form_widgets()
-    assert set(widgets) == {name for name, _, _ in EncordHook.connection_form_fields()}
+    assert set(widgets) == {field[0] for field in EncordHook.connection_form_fields()}
     allowed = (IntegerField, PasswordField, StringField, BooleanField)
     assert all(w.field_class in allowed for w in widgets.values())
 

@@ -7,6 +7,7 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 
 from airflow_provider_encord.exceptions import (
     EncordAuthenticationError,
+    EncordFailError,
     EncordInvalidInputError,
     EncordNotFoundError,
     EncordPermissionError,
@@ -40,6 +41,8 @@ def test_not_found_fails_without_retry(hook, emulator):
         (403, EncordPermissionError, "needs access"),
         (404, EncordNotFoundError, "Check the identifier"),
         (400, EncordInvalidInputError, "Fix the arguments"),
+        (409, EncordInvalidInputError, "ResourceExistsError"),
+        (413, EncordInvalidInputError, "PayloadTooLargeError"),
     ],
 )
 def test_client_errors_fail_without_retry(hook, emulator, status, expected, advice):
@@ -83,6 +86,38 @@ def test_network_errors_are_retryable(hook, emulator):
     with pytest.raises(EncordRetryableError) as info:
         hook.list_datasets()
     assert "network" in str(info.value)
+    _assert_clean(info.value, emulator)
+
+
+def test_a_read_timeout_is_retryable(emulator, make_hook):
+    hook = make_hook(emulator, extra={"max_retries": 0, "backoff_factor": 0, "read_timeout": 1})
+    emulator.add_fault(PROJECT_ROUTE, "timeout", delay=3)
+    with pytest.raises(EncordRetryableError) as info:
+        hook.get_project(emulator.ids["project_hash"])
+    assert not isinstance(info.value, AirflowFailException)
+    assert "network" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("sdk_error", "expected"),
+    [
+        ("CorruptedLabelError", EncordFailError),
+        ("FileTypeNotSupportedError", EncordFailError),
+        ("FeatureDoesNotExistError", EncordFailError),
+        ("BundledMoveWorkflowTasksPayloadError", EncordFailError),
+        ("CloudUploadError", EncordRetryableError),
+        ("UnknownException", EncordRetryableError),
+    ],
+)
+def test_other_sdk_errors_fail_unless_transient(hook, emulator, sdk_error, expected):
+    """SDK errors without an HTTP status of their own: only cloud-upload and unknown errors are retried."""
+    from encord import exceptions
+
+    hook.get_conn()
+    with pytest.raises(expected) as info, hook._translate_errors("do it"):
+        raise getattr(exceptions, sdk_error)(f"went wrong with {emulator.private_key}")
+    assert isinstance(info.value, AirflowFailException) == (expected is EncordFailError)
+    assert sdk_error in str(info.value) and "Could not do it" in str(info.value)
     _assert_clean(info.value, emulator)
 
 

@@ -143,8 +143,12 @@ def test_urls_are_sorted_by_media_type():
 
 def test_registration_objects_pass_through_and_are_checked():
     ready = {"image_groups": [{"title": "g", "imageUrls": ["s3://b/1.jpg"]}]}
-    assert build_upload_registration(ready) == ready
-    assert build_upload_registration(json.dumps(ready)) == ready
+    expected = {**ready, "skip_duplicate_urls": True}
+    assert build_upload_registration(ready) == expected, "a retried upload skips what the first try added"
+    assert build_upload_registration(json.dumps(ready)) == expected
+    assert ready == {"image_groups": [{"title": "g", "imageUrls": ["s3://b/1.jpg"]}]}, "input not mutated"
+    chosen = {**ready, "skip_duplicate_urls": False}
+    assert build_upload_registration(chosen) == chosen, "an explicit choice is kept"
     with pytest.raises(EncordInvalidInputError, match="'photos'"):
         build_upload_registration({"photos": [{"objectUrl": "s3://b/1.jpg"}]})
     with pytest.raises(EncordInvalidInputError, match="without files"):

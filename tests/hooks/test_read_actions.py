@@ -202,6 +202,19 @@ def test_label_row_filters(read_hook, shared_emulator):
     assert len(read_hook.list_label_rows(project, edited_before=future.isoformat())["label_rows"]) == 12
 
 
+def test_label_row_edit_intervals_are_half_open(read_hook, shared_emulator):
+    """[edited_after, edited_before): a row edited exactly at a boundary is in the later interval only."""
+    project = shared_emulator.ids["project_hash"]
+    labelled = [r for r in read_hook.list_label_rows(project)["label_rows"] if r["last_edited_at"]]
+    edge = labelled[len(labelled) // 2]
+    at = edge["last_edited_at"]
+    before = read_hook.list_label_rows(project, edited_before=at)["label_rows"]
+    after = read_hook.list_label_rows(project, edited_after=at)["label_rows"]
+    assert edge["data_hash"] in [r["data_hash"] for r in after]
+    assert edge["data_hash"] not in [r["data_hash"] for r in before]
+    assert not {r["data_hash"] for r in before} & {r["data_hash"] for r in after}
+
+
 def test_label_row_filter_errors(read_hook, shared_emulator):
     ids = shared_emulator.ids
     with pytest.raises(EncordInvalidInputError, match="DONE"):

@@ -92,6 +92,14 @@ def test_create_project_and_reuse(hook, emulator):
     assert project["title"] == "Night drive" and project["ontology_hash"] == ids["ontology_hash"]
     again = hook.create_project("Night drive", ids["dataset_hash"], reuse_existing=True)
     assert again == {"project_hash": created["project_hash"], "title": "Night drive", "created": False}
+    same = hook.create_project(
+        "Night drive", ids["dataset_hash"], ontology_hash=ids["ontology_hash"], reuse_existing=True
+    )
+    assert same["project_hash"] == created["project_hash"]
+    other = hook.list_ontologies(title_like="Traffic")["ontologies"][0]["ontology_hash"]
+    with pytest.raises(EncordInvalidInputError, match="exists already"):
+        hook.create_project("Night drive", ids["dataset_hash"], ontology_hash=other, reuse_existing=True)
+    assert len(hook.list_projects(title_like="Night drive")["projects"]) == 1
 
 
 def test_create_project_rejects_a_malformed_dataset_hash(hook):
@@ -170,9 +178,11 @@ def test_upload_timeout_names_the_job(hook, emulator):
         hook.upload_data_to_dataset(
             ids["dataset_hash"], ids["integration_id"], ["s3://bucket/e.jpg"], timeout=0, poll_interval=0
         )
-    assert info.value.upload_job_id in str(info.value)
-    later = hook.get_upload_status(ids["dataset_hash"], info.value.upload_job_id)
-    assert later["status"] in ("PENDING", "DONE"), "the job keeps running on the server"
+    assert info.value.upload_job_id in str(info.value) and "still PENDING" in str(info.value)
+    # This emulator answers PENDING to a job's first two checks: the job kept running after the hook gave up.
+    checks = [hook.get_upload_status(ids["dataset_hash"], info.value.upload_job_id) for _ in range(2)]
+    assert [c["status"] for c in checks] == ["PENDING", "DONE"]
+    assert len(checks[-1]["data_hashes"]) == 1
 
 
 def test_upload_errors(hook, emulator):
@@ -274,9 +284,29 @@ def test_move_of_a_task_in_neither_place_names_it(hook, emulator):
         hook.move_workflow_task(project, unknown, stages["Annotate"], pathway_name="submit")
 
 
+def test_a_pathway_on_a_task_that_never_reached_the_stage_is_an_error(hook, emulator):
+    ids = emulator.ids
+    project, stages, data = ids["project_hash"], ids["stages"], ids["data_hashes"]
+    # data[0] is still in Annotate: approving it in Review cannot have happened before.
+    with pytest.raises(EncordNotFoundError, match=rf"{data[0]} \(now in {stages['Annotate']}\)"):
+        hook.move_workflow_task(project, data[0], stages["Review"], pathway_name="approve")
+    # data[8] is in Complete: rejecting it in Review would have sent it back to Annotate.
+    with pytest.raises(EncordNotFoundError, match="an annotation stage before 'Review'"):
+        hook.move_workflow_task(project, data[8], stages["Review"], pathway_name="reject")
+    assert _stage_of(hook, project, data[0]) == "Annotate"
+    assert _stage_of(hook, project, data[8]) == "Complete"
+    # A task past the stage (submitted, then approved by someone) counts as submitted already.
+    passed = hook.move_workflow_task(project, data[8], stages["Annotate"], pathway_name="submit")
+    assert passed["status"] == "already_moved"
+    hook.move_workflow_task(project, data[5], stages["Review"], pathway_name="reject")
+    again = hook.move_workflow_task(project, data[5], stages["Review"], pathway_name="reject")
+    assert again["status"] == "already_moved" and _stage_of(hook, project, data[5]) == "Annotate"
+
+
 def test_move_input_errors_before_any_action(hook, emulator):
     ids = emulator.ids
     project, stages, data = ids["project_hash"], ids["stages"], ids["data_hashes"]
+    emulator.clear_requests()
     with pytest.raises(EncordInvalidInputError, match="submit, approve, reject"):
         hook.move_workflow_task(project, data[0], stages["Annotate"], pathway_name="finish")
     with pytest.raises(EncordInvalidInputError, match="exactly one"):
@@ -289,7 +319,7 @@ def test_move_input_errors_before_any_action(hook, emulator):
             pathway_name="submit",
             destination_stage_uuid=stages["Review"],
         )
-    emulator.clear_requests()
+    assert emulator.requests == [], "argument errors are found before any request"
     with pytest.raises(EncordInvalidInputError, match="annotation stages"):
         hook.move_workflow_task(project, data[0], stages["Annotate"], pathway_name="approve")
     with pytest.raises(EncordNotFoundError, match="Annotate"):
