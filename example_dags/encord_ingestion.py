@@ -8,8 +8,9 @@ Ingestion: register newly delivered cloud files in Encord and set a project up f
 
 The new files come from a delivery manifest (one cloud URL a line, or a JSON list) that the producer of the
 data writes next to the files; ``manifest_uri`` may be a local path or any object-storage URI
-(``s3://bucket/manifests/latest.txt``). Every Encord step finds what an earlier run created instead of
-making it twice, so the DAG can be re-run and retried safely.
+(``s3://bucket/manifests/latest.txt``). They are registered in the dataset and filed in the storage folder.
+Every Encord step finds what an earlier run created instead of making it twice, so the DAG can be re-run and
+retried safely.
 
 Every setting is a DAG param with a default that works against the emulator's demo seed: override them per
 run (``airflow dags trigger encord_ingestion --conf '{"integration_id": "..."}'``) or change the defaults.
@@ -141,6 +142,7 @@ with DAG(
         dataset_hash="{{ ti.xcom_pull(task_ids='dataset')['dataset_hash'] }}",
         integration_id="{{ params.integration_id }}",
         file_urls=new_files,
+        folder_uuid="{{ ti.xcom_pull(task_ids='storage_folder')['uuid'] }}",  # file them in that folder
         deferrable=True,  # the worker slot is free while Encord processes the files
         poll_interval=10,
         timeout=timedelta(hours=2),

@@ -79,6 +79,9 @@ def test_ingestion_creates_everything_once_with_and_without_a_logical_date(run_d
         emulator.store.data[h]["url"] for h in emulator.store.datasets[dataset["dataset_hash"]]["data_hashes"]
     }
     assert urls == set(manifest_urls())
+    folder = emulator.store.folders[values[("storage_folder", "return_value")]["uuid"]]
+    filed = {item["url"] for item in emulator.store.items.values() if item["parent"] == folder["uuid"]}
+    assert filed == set(manifest_urls()), "the files are filed in the DAG's storage folder"
 
     second, states = run(run_dag, dagbag, "encord_ingestion", None)
     assert (second.logical_date is None) == RUNS_WITHOUT_LOGICAL_DATE
