@@ -1,20 +1,33 @@
 """Pure conversion of Encord label rows (their JSON) into COCO images, annotations and categories.
 
 Nothing here talks to a server or imports the Encord SDK: a :class:`CocoConverter` is built from the
-ontology's dictionary (``project.ontology_structure.to_dict()``) and turns one label row dictionary at a time
-(the JSON the ``labelrow`` call returns, or ``LabelRowV2.to_encord_dict()``) into COCO dictionaries. It
-numbers images and annotations from 1 across all rows it is given. See the package docstring for the fields it
-writes.
+ontology's dictionary (``project.ontology_structure.to_dict()``) and turns one label row at a time (the JSON
+the ``labelrow`` call returns as a dictionary, ``LabelRowV2.to_encord_dict()``, or the structs
+:mod:`~airflow_provider_encord.coco._schema` decodes it into) into COCO dictionaries. It numbers images and
+annotations from 1 across all rows it is given. See the package docstring for the fields it writes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_encord.coco._schema import (
+    Attribute,
+    ClassificationAnswer,
+    DataUnit,
+    FrameLabels,
+    LabelObject,
+    LabelRow,
+    ObjectAnswer,
+    Point,
+    frame_labels,
+    label_row,
+)
 from airflow_provider_encord.coco.masks import (
     column_major_counts,
     decode_counts,
@@ -31,6 +44,9 @@ FRAME_DATA_TYPES = frozenset({"video", "dicom", "nifti"})
 
 #: Skeleton vertex visibility (Encord) -> COCO keypoint visibility flag.
 _VISIBILITY = {"visible": 2, "occluded": 1, "selfOccluded": 1, "self_occluded": 1, "invisible": 0}
+
+#: The labels of a frame without any.
+_NO_LABELS = FrameLabels()
 
 #: Pixel coordinates are rounded to 1/100 px: ``floor(v * 100 + 0.5) / 100`` (half up), whose shortest
 #: representation has at most two decimals. It costs a fifth of ``round(v, 2)``, which formats the number as
@@ -51,6 +67,7 @@ class ConversionStats:
     skipped_unsupported_shapes: int = 0
     skipped_unknown_objects: int = 0
     skipped_invalid_geometry: int = 0
+    skipped_invalid_rows: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +79,7 @@ class ConversionStats:
             "skipped_unsupported_shapes": self.skipped_unsupported_shapes,
             "skipped_unknown_objects": self.skipped_unknown_objects,
             "skipped_invalid_geometry": self.skipped_invalid_geometry,
+            "skipped_invalid_rows": self.skipped_invalid_rows,
         }
 
 
@@ -73,6 +91,7 @@ class _Category:
     shape: str
     keypoint_hashes: tuple[str, ...] = ()  # skeleton vertices, in template order
     keypoint_names: tuple[str, ...] = ()
+    index: int = 0  # position in the converter's categories
 
 
 def build_categories(ontology: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -174,15 +193,15 @@ def _round(value: float) -> float:
 _ORDERED_KEYS = [str(i) for i in range(256)]
 
 
-def _point_list(raw: Any) -> list[Mapping[str, Any]]:
-    """Points of a polygon/polyline, given as ``{"0": {x, y}, ...}`` or as a list."""
-    if isinstance(raw, Mapping):
+def _point_list(raw: Any) -> list[Any]:
+    """Points of a polygon/polyline/skeleton, given as ``{"0": point, ...}`` or as a list."""
+    if isinstance(raw, dict):
         keys = list(raw)
         if keys == _ORDERED_KEYS[: len(keys)]:
             return list(raw.values())
-        return [raw[key] for key in sorted(keys, key=lambda k: int(k) if str(k).isdigit() else 0)]
+        return [raw[key] for key in sorted(keys, key=lambda k: int(k) if k.isdigit() else 0)]
     if isinstance(raw, list):
-        return list(raw)
+        return raw
     return []
 
 
@@ -232,63 +251,85 @@ class CocoConverter:
                     f"{sorted(c.name for c in categories)!r}."
                 )
             categories = [c for c in categories if c.name in wanted or c.feature_hash in wanted]
+        categories = [dataclasses.replace(c, index=index) for index, c in enumerate(categories)]
         self._by_feature_hash = {c.feature_hash: c for c in categories}
+        self._names = [c.name for c in categories]
+        self._per_category = [0] * len(categories)
         self.categories = [_category_dict(c, edges.get(c.feature_hash)) for c in categories]
-        self.stats = ConversionStats()
+        self._stats = ConversionStats()
         self._next_image_id = 1
         self._next_annotation_id = 1
         self._empty_masks: dict[tuple[int, int], str] = {}
+
+    @property
+    def stats(self) -> ConversionStats:
+        """What was converted and skipped so far."""
+        per_category: dict[str, int] = {}
+        for name, count in zip(self._names, self._per_category, strict=True):
+            if count:
+                per_category[name] = per_category.get(name, 0) + count
+        self._stats.annotations = self._next_annotation_id - 1
+        self._stats.annotations_per_category = per_category
+        return self._stats
 
     @property
     def feature_hashes(self) -> set[str]:
         """Feature hashes of the object classes this converter keeps."""
         return set(self._by_feature_hash)
 
-    def convert_label_row(self, row: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def convert_label_row(
+        self, row: LabelRow | Mapping[str, Any]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Convert one label row.
 
-        :param row: the label row dictionary (``data_units``, ``object_answers``, ...)
+        :param row: the label row: its JSON as a dictionary (``data_units``, ``object_answers``, ..., as the
+            ``labelrow`` call returns it or ``LabelRowV2.to_encord_dict()`` gives it), or a decoded
+            :class:`~airflow_provider_encord.coco._schema.LabelRow`
         :return: the COCO images and annotations of this row
         """
-        data_type = str(row.get("data_type", "")).lower()
-        if data_type not in IMAGE_DATA_TYPES and data_type not in FRAME_DATA_TYPES:
-            self.stats.skipped_unsupported_data += 1
+        decoded = label_row(row)
+        if decoded is None:
+            self._stats.skipped_invalid_rows += 1
             return [], []
-        self.stats.label_rows += 1
-        object_answers = row.get("object_answers") or {}
-        frame_classifications, global_classifications = self._classifications(row)
+        row = decoded
+        data_type = str(row.data_type or "").lower()
+        by_frame = data_type in FRAME_DATA_TYPES
+        if not by_frame and data_type not in IMAGE_DATA_TYPES:
+            self._stats.skipped_unsupported_data += 1
+            return [], []
+        self._stats.label_rows += 1
+        object_answers = row.object_answers or {}
+        units = list((row.data_units or {}).values())
+        if len(units) > 1:
+            units.sort(key=lambda unit: int(unit.data_sequence or 0))
+        labelled = [(unit, frame_labels(unit, by_frame)) for unit in units]
+        frame_classifications, global_classifications = self._classifications(row, labelled, by_frame)
         images: list[dict[str, Any]] = []
         annotations: list[dict[str, Any]] = []
-        units = list((row.get("data_units") or {}).values())
-        if len(units) > 1:
-            units.sort(key=lambda unit: int(unit.get("data_sequence") or 0))
-        for unit in units:
-            width = int(unit.get("width") or 0)
-            height = int(unit.get("height") or 0)
-            labels = unit.get("labels") or {}
-            if data_type in IMAGE_DATA_TYPES:
-                frame = int(unit.get("data_sequence") or 0)
-                frames = [(frame, labels, str(unit.get("data_title") or unit.get("data_hash")))]
-            else:
-                frame_numbers = {int(key) for key in labels if str(key).isdigit()} | set(
-                    frame_classifications
-                )
-                title = str(unit.get("data_title") or unit.get("data_hash"))
+        for unit, labels in labelled:
+            width = int(unit.width or 0)
+            height = int(unit.height or 0)
+            title = str(unit.data_title or unit.data_hash)
+            if by_frame:
+                frame_numbers = {int(key) for key in labels if key.isdigit()} | set(frame_classifications)
                 frames = [
-                    (frame, labels.get(str(frame)) or {}, f"{title}/{frame:06d}.jpg")
+                    (frame, labels.get(str(frame)) or _NO_LABELS, f"{title}/{frame:06d}.jpg")
                     for frame in sorted(frame_numbers)
                 ]
-            for frame, frame_labels, file_name in frames:
+            else:
+                frames = [(int(unit.data_sequence or 0), labels, title)]
+            for frame, on_frame, file_name in frames:
                 image = self._image(row, unit, frame, file_name, width, height)
                 classifications = frame_classifications.get(frame, []) + global_classifications
-                classifications += self._inline_classifications(
-                    frame_labels, row, frame_classifications, frame
-                )
+                if on_frame.classifications:
+                    classifications += self._inline_classifications(
+                        on_frame, row, frame_classifications, frame
+                    )
                 if classifications:
                     image["encord_classifications"] = classifications
                 images.append(image)
                 image_id = image["id"]
-                for obj in frame_labels.get("objects") or []:
+                for obj in on_frame.objects or ():
                     annotation = self._annotation(obj, image_id, width, height, object_answers)
                     if annotation is not None:
                         annotations.append(annotation)
@@ -298,8 +339,8 @@ class CocoConverter:
 
     def _image(
         self,
-        row: Mapping[str, Any],
-        unit: Mapping[str, Any],
+        row: LabelRow,
+        unit: DataUnit,
         frame: int,
         file_name: str,
         width: int,
@@ -310,68 +351,71 @@ class CocoConverter:
             "file_name": file_name,
             "width": width,
             "height": height,
-            "encord_label_hash": row.get("label_hash"),
-            "encord_data_hash": unit.get("data_hash"),
+            "encord_label_hash": row.label_hash,
+            "encord_data_hash": unit.data_hash,
             "encord_frame": frame,
         }
-        link = unit.get("data_link")
+        link = unit.data_link
         if isinstance(link, str) and "://" in link:
             image["coco_url"] = link
         self._next_image_id += 1
-        self.stats.images += 1
+        self._stats.images += 1
         return image
 
     @staticmethod
-    def _classification_entry(answer: Mapping[str, Any]) -> dict[str, Any]:
-        attributes = answer.get("classifications") or []
+    def _classification_entry(answer: ClassificationAnswer) -> dict[str, Any]:
+        attributes = answer.classifications or []
         return {
-            "classification_hash": answer.get("classificationHash"),
-            "feature_hash": answer.get("featureHash"),
-            "name": attributes[0].get("name") if attributes else None,
+            "classification_hash": answer.classificationHash,
+            "feature_hash": answer.featureHash,
+            "name": attributes[0].name if attributes else None,
             "answers": [_answer_entry(attribute) for attribute in attributes],
         }
 
     def _classifications(
-        self, row: Mapping[str, Any]
+        self, row: LabelRow, labelled: list[tuple[DataUnit, Any]], by_frame: bool
     ) -> tuple[dict[int, list[dict[str, Any]]], list[dict[str, Any]]]:
         """Frame -> classifications placed on that frame, and the classifications of the whole row."""
-        by_frame: dict[int, list[dict[str, Any]]] = {}
+        by_frame_number: dict[int, list[dict[str, Any]]] = {}
         whole_row: list[dict[str, Any]] = []
+        answers = row.classification_answers
+        if not answers:
+            return by_frame_number, whole_row
         placed_inline = {
-            classification.get("classificationHash")
-            for unit in (row.get("data_units") or {}).values()
-            for classification in _inline(unit.get("labels") or {})
+            classification.classificationHash
+            for _, labels in labelled
+            for frame in (labels.values() if by_frame else (labels,))
+            for classification in frame.classifications or ()
         }
-        for answer in (row.get("classification_answers") or {}).values():
+        for answer in answers.values():
             entry = self._classification_entry(answer)
-            ranges = answer.get("range")
+            ranges = answer.range
             if ranges:
                 for first, last in ranges:
                     for frame in range(int(first), int(last) + 1):
-                        by_frame.setdefault(frame, []).append(entry)
-            elif answer.get("classificationHash") not in placed_inline:
+                        by_frame_number.setdefault(frame, []).append(entry)
+            elif answer.classificationHash not in placed_inline:
                 whole_row.append({**entry, "global": True})
-        return by_frame, whole_row
+        return by_frame_number, whole_row
 
     def _inline_classifications(
         self,
-        frame_labels: Mapping[str, Any],
-        row: Mapping[str, Any],
+        frame_labels: FrameLabels,
+        row: LabelRow,
         frame_classifications: Mapping[int, list[dict[str, Any]]],
         frame: int,
     ) -> list[dict[str, Any]]:
         """Classifications listed in a frame's labels (older label rows) and not placed there by a range."""
         placed = {entry["classification_hash"] for entry in frame_classifications.get(frame, [])}
-        answers = row.get("classification_answers") or {}
+        answers = row.classification_answers or {}
         result = []
-        for classification in frame_labels.get("classifications") or []:
-            classification_hash = classification.get("classificationHash")
+        for classification in frame_labels.classifications or ():
+            classification_hash = classification.classificationHash
             if classification_hash in placed:
                 continue
-            answer = answers.get(classification_hash) or {
-                "classificationHash": classification_hash,
-                "featureHash": classification.get("featureHash"),
-            }
+            answer = answers.get(classification_hash) or ClassificationAnswer(
+                classificationHash=classification_hash, featureHash=classification.featureHash
+            )
             result.append(self._classification_entry(answer))
         return result
 
@@ -379,48 +423,45 @@ class CocoConverter:
 
     def _annotation(
         self,
-        obj: Mapping[str, Any],
+        obj: LabelObject,
         image_id: int,
         width: int,
         height: int,
-        object_answers: Mapping[str, Any],
+        object_answers: Mapping[str, ObjectAnswer],
     ) -> dict[str, Any] | None:
-        category = self._by_feature_hash.get(obj.get("featureHash", ""))
+        category = self._by_feature_hash.get(obj.featureHash)
         if category is None:
-            self.stats.skipped_unknown_objects += 1
+            self._stats.skipped_unknown_objects += 1
             return None
-        shape = obj.get("shape") or category.shape
-        converter = _SHAPES.get(shape)
+        converter = _SHAPES.get(obj.shape or category.shape)
         if converter is None:
-            self.stats.skipped_unsupported_shapes += 1
+            self._stats.skipped_unsupported_shapes += 1
             return None
-        try:
-            geometry = converter(self, obj, category, width, height)
-        except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError, OverflowError):
-            geometry = None
+        geometry = None
+        if not obj.invalid:
+            try:
+                geometry = converter(self, obj, category, width, height)
+            except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError, OverflowError):
+                geometry = None
         if geometry is None:
-            self.stats.skipped_invalid_geometry += 1
+            self._stats.skipped_invalid_geometry += 1
             return None
-        object_hash = obj.get("objectHash")
+        object_hash = obj.objectHash
         annotation: dict[str, Any] = {
             "id": self._next_annotation_id,
             "image_id": image_id,
             "category_id": category.id,
             "iscrowd": 0,
+            **geometry,
+            "encord_object_hash": object_hash,
+            "encord_feature_hash": category.feature_hash,
         }
-        annotation.update(geometry)
-        annotation["encord_object_hash"] = object_hash
-        annotation["encord_feature_hash"] = category.feature_hash
         if object_hash:
             answer = object_answers.get(object_hash)
-            attributes = answer.get("classifications") if answer else None
-            if attributes:
-                annotation["encord_attributes"] = [_answer_entry(attribute) for attribute in attributes]
+            if answer is not None and answer.classifications:
+                annotation["encord_attributes"] = [_answer_entry(a) for a in answer.classifications]
         self._next_annotation_id += 1
-        stats = self.stats
-        stats.annotations += 1
-        per_category = stats.annotations_per_category
-        per_category[category.name] = per_category.get(category.name, 0) + 1
+        self._per_category[category.index] += 1
         return annotation
 
     def _empty_mask(self, width: int, height: int) -> dict[str, Any]:
@@ -431,9 +472,9 @@ class CocoConverter:
             counts = self._empty_masks[key] = encode_counts([height * width])
         return {"size": [height, width], "counts": counts}
 
-    def _bounding_box(self, obj, category, width, height):
-        box = obj["boundingBox"]
-        x, y, w, h = box["x"] * width, box["y"] * height, box["w"] * width, box["h"] * height
+    def _bounding_box(self, obj: LabelObject, category: _Category, width: int, height: int):
+        box = obj.boundingBox
+        x, y, w, h = box.x * width, box.y * height, box.w * width, box.h * height
         x0 = _floor(x * _SCALE + 0.5) / _SCALE
         y0 = _floor(y * _SCALE + 0.5) / _SCALE
         x1 = _floor((x + w) * _SCALE + 0.5) / _SCALE
@@ -444,10 +485,10 @@ class CocoConverter:
             "segmentation": [[x0, y0, x1, y0, x1, y1, x0, y1]],
         }
 
-    def _rotatable_box(self, obj, category, width, height):
-        box = obj["rotatableBoundingBox"]
-        x, y, w, h = box["x"] * width, box["y"] * height, box["w"] * width, box["h"] * height
-        theta = float(box.get("theta") or 0.0)
+    def _rotatable_box(self, obj: LabelObject, category: _Category, width: int, height: int):
+        box = obj.rotatableBoundingBox
+        x, y, w, h = box.x * width, box.y * height, box.w * width, box.h * height
+        theta = float(box.theta or 0.0)
         corners = rotated_box_corners(x, y, w, h, theta)
         return {
             "bbox": [_round(x), _round(y), _round(w), _round(h)],
@@ -456,10 +497,10 @@ class CocoConverter:
             "encord_rotation": theta,
         }
 
-    def _polygon(self, obj, category, width, height):
-        raw_polygons = obj.get("polygons")
+    def _polygon(self, obj: LabelObject, category: _Category, width: int, height: int):
+        raw_polygons = obj.polygons
         if not raw_polygons:
-            return self._simple_polygon(_point_list(obj.get("polygon")), width, height)
+            return self._simple_polygon(_point_list(obj.polygon), width, height)
         polygons = [
             [
                 [(ring[i] * width, ring[i + 1] * height) for i in range(0, len(ring) - 1, 2)]
@@ -490,12 +531,12 @@ class CocoConverter:
         return result
 
     @staticmethod
-    def _simple_polygon(points: list[Mapping[str, Any]], width: int, height: int) -> dict[str, Any] | None:
+    def _simple_polygon(points: list[Point], width: int, height: int) -> dict[str, Any] | None:
         """One ring given as ``polygon`` points: what the ``polygons`` case gives for a single ring."""
         if len(points) < 3:
             return None
-        xs = [p["x"] * width for p in points]
-        ys = [p["y"] * height for p in points]
+        xs = [p.x * width for p in points]
+        ys = [p.y * height for p in points]
         # Shoelace: the sum of x[i] * y[i+1] - x[i+1] * y[i] over the closed ring, as two C-level sums.
         total = sum(map(operator.mul, xs, ys[1:] + ys[:1])) - sum(map(operator.mul, xs[1:] + xs[:1], ys))
         flat = [0.0] * (2 * len(xs))
@@ -503,8 +544,8 @@ class CocoConverter:
         flat[1::2] = [_floor(y * _SCALE + 0.5) / _SCALE for y in ys]
         return {"bbox": _bbox_of_xy(xs, ys), "area": _round(abs(total) / 2.0), "segmentation": [flat]}
 
-    def _polyline(self, obj, category, width, height):
-        points = [(p["x"] * width, p["y"] * height) for p in _point_list(obj.get("polyline"))]
+    def _polyline(self, obj: LabelObject, category: _Category, width: int, height: int):
+        points = [(p.x * width, p.y * height) for p in _point_list(obj.polyline)]
         if len(points) < 2:
             return None
         return {
@@ -514,9 +555,10 @@ class CocoConverter:
             "encord_polyline": [_round(value) for point in points for value in point],
         }
 
-    def _point(self, obj, category, width, height):
-        point = _point_list(obj["point"])[0] if isinstance(obj["point"], list) else obj["point"]["0"]
-        x, y = _round(point["x"] * width), _round(point["y"] * height)
+    def _point(self, obj: LabelObject, category: _Category, width: int, height: int):
+        raw = obj.point
+        point = raw["0"] if isinstance(raw, dict) else raw[0]
+        x, y = _round(point.x * width), _round(point.y * height)
         return {
             "bbox": [x, y, 0.0, 0.0],
             "area": 0.0,
@@ -525,8 +567,8 @@ class CocoConverter:
             "num_keypoints": 1,
         }
 
-    def _skeleton(self, obj, category, width, height):
-        vertices = _point_list(obj.get("skeleton"))
+    def _skeleton(self, obj: LabelObject, category: _Category, width: int, height: int):
+        vertices = _point_list(obj.skeleton)
         if not vertices:
             return None
         order = {feature_hash: index for index, feature_hash in enumerate(category.keypoint_hashes)}
@@ -534,14 +576,14 @@ class CocoConverter:
         size = len(category.keypoint_hashes) or len(vertices)
         keypoints: list[float] = [0] * (3 * size)
         for position, vertex in enumerate(vertices):
-            index = order.get(vertex.get("featureHash"), names.get(vertex.get("name"), position))
+            index = order.get(vertex.featureHash, names.get(vertex.name, position))
             if index >= size:
                 continue
-            visibility = _VISIBILITY.get(str(vertex.get("visibility") or "visible"), 2)
+            visibility = _VISIBILITY.get(str(vertex.visibility or "visible"), 2)
             if visibility:
                 keypoints[3 * index : 3 * index + 3] = [
-                    _round(vertex["x"] * width),
-                    _round(vertex["y"] * height),
+                    _round(vertex.x * width),
+                    _round(vertex.y * height),
                     visibility,
                 ]
         shown = [(keypoints[i], keypoints[i + 1]) for i in range(0, len(keypoints), 3) if keypoints[i + 2]]
@@ -554,14 +596,14 @@ class CocoConverter:
             "num_keypoints": len(shown),
         }
 
-    def _bitmask(self, obj, category, width, height):
-        bitmask = obj["bitmask"]
-        mask_width = int(bitmask.get("width") or width)
+    def _bitmask(self, obj: LabelObject, category: _Category, width: int, height: int):
+        bitmask = obj.bitmask
+        mask_width = int(bitmask.width or width)
         rows = row_intervals_from_row_major_counts(
-            decode_counts(bitmask["rleString"]),
+            decode_counts(bitmask.rleString),
             mask_width=mask_width,
-            top=int(bitmask.get("top") or 0),
-            left=int(bitmask.get("left") or 0),
+            top=int(bitmask.top or 0),
+            left=int(bitmask.left or 0),
             image_width=width,
             image_height=height,
         )
@@ -600,19 +642,5 @@ def rotated_box_corners(x: float, y: float, w: float, h: float, theta: float) ->
     return corners
 
 
-def _inline(labels: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
-    """Classifications listed inside a data unit's labels, flat or keyed by frame."""
-    if "objects" in labels or "classifications" in labels:
-        yield from labels.get("classifications") or []
-        return
-    for frame_labels in labels.values():
-        if isinstance(frame_labels, Mapping):
-            yield from frame_labels.get("classifications") or []
-
-
-def _answer_entry(attribute: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "name": attribute.get("name"),
-        "feature_hash": attribute.get("featureHash"),
-        "answers": attribute.get("answers"),
-    }
+def _answer_entry(attribute: Attribute) -> dict[str, Any]:
+    return {"name": attribute.name, "feature_hash": attribute.featureHash, "answers": attribute.answers}

@@ -10,18 +10,21 @@ and skipped: initialising them through the SDK would create label rows on the se
 
 from __future__ import annotations
 
+import collections
 import datetime
 import io
-import queue
+import itertools
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
 from airflow_provider_encord.coco._rpc import gc_paused, rpc_read, rpc_stream
+from airflow_provider_encord.coco._schema import LabelRow, decode_bundle
 from airflow_provider_encord.coco.converter import CocoConverter
 from airflow_provider_encord.coco.writer import CocoStreamWriter
 
@@ -228,25 +231,29 @@ def _bundle_payload(feature_hashes: set[str] | None) -> dict[str, Any]:
     }
 
 
-#: Bundles read ahead of the conversion: enough to overlap the next read with converting this one, few
+#: Bundles read ahead of the conversion: enough to overlap the next reads with converting this one, few
 #: enough that memory stays flat.
 PREFETCH_BUNDLES = 2
+#: Reads under way at once. Two keep the server busy preparing the next bundle while this process parses
+#: the previous one (one reader would leave the server idle while it parses, and this process idle while
+#: the server prepares).
+READERS = 2
 
 
 def _label_rows(
     project: Project, label_hashes: Sequence[str], bundle_size: int, feature_hashes: set[str] | None
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[LabelRow | dict[str, Any]]:
     """Label row dictionaries, one ``labelrow`` read per bundle, in the order of ``label_hashes``.
 
-    A background thread reads the next bundles while the caller converts the current one (at most
-    :data:`PREFETCH_BUNDLES` waiting). An error in a read is raised here, in order; closing the iterator early
-    stops the thread before its next read.
+    Background threads read the next bundles while the caller converts the current one (at most
+    :data:`PREFETCH_BUNDLES` waiting, :data:`READERS` reads under way). An error in a read is raised here, in
+    order; closing the iterator early stops the threads before their next read.
     """
 
-    def read(bundle: list[str]) -> list[dict[str, Any]]:
-        rows = rpc_read(project, "labelrow", bundle, _bundle_payload(feature_hashes))
+    def read(bundle: list[str]) -> list[LabelRow | dict[str, Any]]:
+        rows = rpc_read(project, "labelrow", bundle, _bundle_payload(feature_hashes), decode=decode_bundle)
         position = {label_hash: index for index, label_hash in enumerate(bundle)}
-        return sorted(rows, key=lambda row: position.get(row.get("label_hash"), len(position)))
+        return sorted(rows, key=lambda row: position.get(_label_hash_of(row), len(position)))
 
     bundles = [
         list(label_hashes[start : start + bundle_size]) for start in range(0, len(label_hashes), bundle_size)
@@ -255,65 +262,66 @@ def _label_rows(
         for bundle in bundles:
             yield from read(bundle)
         return
-    with _Prefetcher(read, bundles, PREFETCH_BUNDLES) as results:
+    with _Prefetcher(read, bundles, PREFETCH_BUNDLES, READERS) as results:
         for rows in results:
             yield from rows
 
 
-class _Prefetcher:
-    """Runs ``read`` over ``items`` in one background thread, handing results on in order.
+def _label_hash_of(row: Any) -> Any:
+    """The label hash of a decoded row, or of a plain one (an answer the fast decoder did not take)."""
+    if isinstance(row, LabelRow):
+        return row.label_hash
+    return row.get("label_hash") if isinstance(row, dict) else None
 
-    Iterating yields each result or raises the read's exception; leaving the ``with`` block (normally, on an
-    error or on an early exit) stops the thread and waits for it.
+
+class _Prefetcher:
+    """Runs ``read`` over ``items`` in background threads, handing results on in the order of ``items``.
+
+    At most ``depth`` results wait to be taken and ``readers`` reads run at once. Iterating yields each result
+    or raises the read's exception (reads after a failed one are not started); leaving the ``with`` block
+    (normally, on an error or on an early exit) cancels the reads not yet started and waits for the threads.
     """
 
-    _DONE = object()
-
-    def __init__(self, read: Callable[[Any], Any], items: Sequence[Any], depth: int) -> None:
+    def __init__(
+        self, read: Callable[[Any], Any], items: Sequence[Any], depth: int, readers: int = 1
+    ) -> None:
         self._read = read
         self._items = items
-        self._queue: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="coco-export-prefetch", daemon=True)
+        self._depth = depth
+        self._readers = readers
+        self._failed = threading.Event()
+        self._pool: ThreadPoolExecutor | None = None
 
-    def _put(self, entry: tuple[Any, BaseException | None]) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(entry, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self) -> None:
-        for item in self._items:
-            if self._stop.is_set():
-                return
-            try:
-                result = self._read(item)
-            except BaseException as error:  # handed to the consumer, which raises it
-                self._put((None, error))
-                return
-            if not self._put((result, None)):
-                return
-        self._put((self._DONE, None))
+    def _guarded(self, item: Any) -> Any:
+        if self._failed.is_set():
+            return None
+        try:
+            return self._read(item)
+        except BaseException:
+            self._failed.set()
+            raise
 
     def __enter__(self) -> Iterator[Any]:
-        self._thread.start()
-        return self._results()
+        self._pool = ThreadPoolExecutor(max_workers=self._readers, thread_name_prefix="coco-export-prefetch")
+        return self._results(self._pool)
 
-    def _results(self) -> Iterator[Any]:
-        while True:
-            result, error = self._queue.get()
-            if error is not None:
-                raise error
-            if result is self._DONE:
-                return
+    def _results(self, pool: ThreadPoolExecutor) -> Iterator[Any]:
+        pending: collections.deque[Future[Any]] = collections.deque()
+        items = iter(self._items)
+        window = self._depth + self._readers
+        for item in itertools.islice(items, window):
+            pending.append(pool.submit(self._guarded, item))
+        while pending:
+            result = pending.popleft().result()
+            if not self._failed.is_set():
+                for item in itertools.islice(items, 1):
+                    pending.append(pool.submit(self._guarded, item))
             yield result
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        self._failed.set()  # reads not yet started return at once
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def write_coco(
@@ -352,8 +360,9 @@ def write_coco(
     :return: counts: ``images``, ``annotations``, ``categories``, ``annotations_per_category``
         (name -> count), ``label_rows`` (converted), ``label_rows_listed``, ``skipped_unlabelled``,
         ``skipped_filtered``, ``skipped_unsupported_data`` (rows of audio, text, ...),
-        ``skipped_unsupported_shapes``, ``skipped_unknown_objects``, ``skipped_invalid_geometry``,
-        ``label_row_requests``
+        ``skipped_unsupported_shapes``, ``skipped_unknown_objects``, ``skipped_invalid_geometry``
+        (objects whose coordinates are missing or not numbers), ``skipped_invalid_rows`` (answers that are
+        not label rows), ``label_row_requests``
     """
     filters = _Filters(
         label_hashes=label_hashes,

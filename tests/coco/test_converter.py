@@ -13,6 +13,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from airflow_provider_encord.coco import CocoConverter, CocoStreamWriter, build_categories
+from airflow_provider_encord.coco._schema import decode_bundle
 from tests.coco.label_data import (
     HEIGHT,
     HOLE,
@@ -21,7 +22,9 @@ from tests.coco.label_data import (
     TRIANGLE,
     WIDTH,
     image_group_row,
+    image_objects,
     image_row,
+    points,
     sky_mask,
     video_row,
 )
@@ -282,6 +285,65 @@ def test_unsupported_data_and_shapes_are_counted_not_converted():
         "person": 1,
         "sky": 1,
     }
+
+
+def test_a_malformed_object_is_skipped_and_counted_the_rest_of_its_row_converted():
+    row = image_row()
+    objects = row["data_units"]["dh-image"]["labels"]["objects"]
+    objects.append(
+        {
+            "objectHash": "o-bad-box",
+            "featureHash": "fh-box",
+            "shape": "bounding_box",
+            "boundingBox": {"x": 0.1, "y": "high", "w": 0.1, "h": 0.1},
+        }
+    )
+    objects.append(
+        {
+            "objectHash": "o-no-y",
+            "featureHash": "fh-poly",
+            "shape": "polygon",
+            "polygon": {"0": {"x": 0.1}, "1": {"x": 0.2, "y": 0.2}, "2": {"x": 0.3, "y": 0.1}},
+        }
+    )
+    objects.append({"objectHash": "o-unknown", "featureHash": "fh-other", "shape": "polygon", "polygon": 7})
+    objects.append(
+        {"objectHash": "o-2-points", "featureHash": "fh-poly", "polygon": points(0.1, 0.1, 0.2, 0.2)}
+    )
+    converter, document = convert(row)
+    stats = converter.stats.as_dict()
+    assert stats["skipped_invalid_geometry"] == 3 and stats["skipped_unknown_objects"] == 1
+    assert sorted(by_object(document)) == sorted(o["objectHash"] for o in image_objects())
+    reference = convert(image_row())[1]
+    assert document["annotations"] == reference["annotations"], "the valid objects convert as before"
+
+
+def test_numbers_given_as_text_are_read_as_numbers():
+    row = image_row()
+    unit = row["data_units"]["dh-image"]
+    unit["width"], unit["height"] = str(WIDTH), str(HEIGHT)
+    for obj in unit["labels"]["objects"]:
+        if "boundingBox" in obj:
+            obj["boundingBox"] = {key: str(value) for key, value in obj["boundingBox"].items()}
+    assert convert(row)[1]["annotations"] == convert(image_row())[1]["annotations"]
+
+
+def test_something_that_is_not_a_label_row_is_counted_not_converted():
+    broken = {**image_row("lh-broken"), "data_units": ["not", "units"]}
+    converter, document = convert(broken, image_row())
+    assert converter.stats.skipped_invalid_rows == 1
+    assert {image["encord_label_hash"] for image in document["images"]} == {"lh-image"}
+
+
+def test_a_bundle_is_decoded_whole_or_left_to_plain_json():
+    bundle = {"status": 200, "response": [image_row(), video_row()]}
+    rows = decode_bundle(orjson.dumps(bundle))
+    assert [row.label_hash for row in rows] == ["lh-image", video_row()["label_hash"]]
+    assert convert(*rows)[1] == convert(image_row(), video_row())[1]
+    broken = {"status": 200, "response": [image_row(), {**image_row("lh-broken"), "data_units": 3}]}
+    assert decode_bundle(orjson.dumps(broken)) is None, "the caller parses it as plain JSON instead"
+    error = {"status": 404, "response": ["RESOURCE_NOT_FOUND_ERROR"]}
+    assert decode_bundle(orjson.dumps(error)) is None
 
 
 def test_pycocotools_loads_the_export_and_cocoeval_scores_it_against_itself(tmp_path):

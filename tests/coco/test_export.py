@@ -14,7 +14,7 @@ from encord.objects.coordinates import BoundingBoxCoordinates
 from pycocotools.coco import COCO
 
 from airflow_provider_encord.coco import export_coco_dict, write_coco
-from airflow_provider_encord.coco.export import PREFETCH_BUNDLES, _label_rows
+from airflow_provider_encord.coco.export import PREFETCH_BUNDLES, READERS, _label_rows
 
 FAST = RequestsSettings(
     max_retries=1, backoff_factor=0.0, connection_retries=0, connect_timeout=5, read_timeout=30
@@ -237,7 +237,7 @@ def test_scale_project_streams_every_row(encord_emulator_factory, client):
 
 
 def _prefetch_threads():
-    return [t for t in threading.enumerate() if t.name == "coco-export-prefetch" and t.is_alive()]
+    return [t for t in threading.enumerate() if t.name.startswith("coco-export-prefetch") and t.is_alive()]
 
 
 def test_bundles_read_ahead_come_out_in_order(scale_project):
@@ -245,7 +245,8 @@ def test_bundles_read_ahead_come_out_in_order(scale_project):
     expected = export_coco_dict(project, bundle_size=60)  # one bundle: no read-ahead
     emulator.clear_requests()
     streamed = export_coco_dict(project, bundle_size=7)  # nine bundles read ahead
-    assert [c.body["values"]["uid"] for c in label_row_calls(emulator)[1:]] == [
+    # READERS reads run at once, so the requests may arrive in any order; the output keeps the listing's.
+    assert sorted(c.body["values"]["uid"] for c in label_row_calls(emulator)[1:]) == [
         [f"5ca1e1ab-0000-4000-8000-{i:012x}" for i in range(start, min(start + 7, 60))]
         for start in range(0, 60, 7)
     ]
@@ -262,7 +263,9 @@ def test_a_failed_bundle_read_is_raised_and_stops_the_reads(scale_project):
     emulator.add_fault("rpc:labelrow:GET", "rpc_error", error_code="RESOURCE_NOT_FOUND_ERROR", times=1)
     with pytest.raises(ResourceNotFoundError):
         write_coco(project, io.BytesIO(), bundle_size=10)
-    assert [c.query_type for c in label_row_calls(emulator)] == ["labelrowmetadata", "labelrow"]
+    calls = [c.query_type for c in label_row_calls(emulator)]
+    # The reads under way when the first one failed finish; no read starts after it.
+    assert calls[0] == "labelrowmetadata" and 1 <= calls.count("labelrow") <= READERS
     assert not _prefetch_threads()
 
 
@@ -271,12 +274,12 @@ def test_closing_the_rows_early_stops_the_read_ahead(scale_project):
     hashes = [f"5ca1e1ab-0000-4000-8000-{i:012x}" for i in range(60)]
     rows = _label_rows(project, hashes, 5, None)
     first = next(rows)
-    assert first["label_hash"] == hashes[0]
+    assert first.label_hash == hashes[0]
     assert _prefetch_threads()
     rows.close()
     assert not _prefetch_threads()
-    # the metadata-free reads: the bundle handed out, at most PREFETCH_BUNDLES queued and one under way
-    assert 1 <= len(label_row_calls(emulator)) <= 2 + PREFETCH_BUNDLES < 12
+    # the reads: the bundle handed out, at most PREFETCH_BUNDLES waiting and READERS more under way
+    assert 1 <= len(label_row_calls(emulator)) <= 1 + PREFETCH_BUNDLES + READERS < 12
 
 
 def listing_calls(emulator):
