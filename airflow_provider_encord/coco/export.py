@@ -16,7 +16,7 @@ import io
 import itertools
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from typing import IO, TYPE_CHECKING, Any
@@ -200,22 +200,24 @@ def _listing_payload(filters: _Filters) -> dict[str, Any]:
     }
 
 
-def _list_label_hashes(project: Project, filters: _Filters, counts: dict[str, int]) -> list[str]:
-    """One ``labelrowmetadata`` request, parsed as it arrives: the label hashes to export, in order."""
+def _listed_label_hashes(project: Project, filters: _Filters, counts: dict[str, int]) -> Iterator[str]:
+    """One ``labelrowmetadata`` request, parsed as it arrives: the label hashes to export, in order.
+
+    A generator, so that the first bundles can be read while the rest of the listing is still arriving.
+    """
     if filters.label_hashes == []:
-        return []
-    hashes: dict[str, None] = {}
-    listed = 0
+        return
+    seen: set[str] = set()
     for row in rpc_stream(project, "labelrowmetadata", _listing_payload(filters), _listed_row):
-        listed += 1
+        counts["label_rows_listed"] += 1
+        label_hash = row["label_hash"]
         if not filters.keep(row):
             counts["skipped_filtered"] += 1
-        elif row["label_hash"] is None:
+        elif label_hash is None:
             counts["skipped_unlabelled"] += 1
-        else:
-            hashes[row["label_hash"]] = None
-    counts["label_rows_listed"] = listed
-    return list(hashes)
+        elif label_hash not in seen:
+            seen.add(label_hash)
+            yield label_hash
 
 
 def _bundle_payload(feature_hashes: set[str] | None) -> dict[str, Any]:
@@ -241,28 +243,42 @@ READERS = 2
 
 
 def _label_rows(
-    project: Project, label_hashes: Sequence[str], bundle_size: int, feature_hashes: set[str] | None
+    project: Project,
+    label_hashes: Iterable[str],
+    bundle_size: int,
+    feature_hashes: set[str] | None,
+    counts: dict[str, int] | None = None,
 ) -> Iterator[LabelRow | dict[str, Any]]:
-    """Label row dictionaries, one ``labelrow`` read per bundle, in the order of ``label_hashes``.
+    """Label rows, one ``labelrow`` read per ``bundle_size`` hashes, in the order of ``label_hashes``.
 
     Background threads read the next bundles while the caller converts the current one (at most
-    :data:`PREFETCH_BUNDLES` waiting, :data:`READERS` reads under way). An error in a read is raised here, in
-    order; closing the iterator early stops the threads before their next read.
+    :data:`PREFETCH_BUNDLES` waiting, :data:`READERS` reads under way); ``label_hashes`` is consumed as the
+    reads need it, so a streamed listing and the reads overlap. An error in a read is raised here, in order;
+    closing the iterator early stops the threads before their next read. ``counts["label_row_requests"]``
+    counts the reads.
     """
+    counts = counts if counts is not None else {}
+    counts.setdefault("label_row_requests", 0)
 
     def read(bundle: list[str]) -> list[LabelRow | dict[str, Any]]:
         rows = rpc_read(project, "labelrow", bundle, _bundle_payload(feature_hashes), decode=decode_bundle)
         position = {label_hash: index for index, label_hash in enumerate(bundle)}
         return sorted(rows, key=lambda row: position.get(_label_hash_of(row), len(position)))
 
-    bundles = [
-        list(label_hashes[start : start + bundle_size]) for start in range(0, len(label_hashes), bundle_size)
-    ]
-    if len(bundles) <= 1:
-        for bundle in bundles:
-            yield from read(bundle)
+    def batches() -> Iterator[list[str]]:
+        hashes = iter(label_hashes)
+        while bundle := list(itertools.islice(hashes, bundle_size)):
+            counts["label_row_requests"] += 1
+            yield bundle
+
+    bundles = batches()
+    first = next(bundles, None)
+    second = next(bundles, None) if first is not None else None
+    if second is None:  # one bundle or none: no read-ahead
+        if first is not None:
+            yield from read(first)
         return
-    with _Prefetcher(read, bundles, PREFETCH_BUNDLES, READERS) as results:
+    with _Prefetcher(read, itertools.chain((first, second), bundles), PREFETCH_BUNDLES, READERS) as results:
         for rows in results:
             yield from rows
 
@@ -283,7 +299,7 @@ class _Prefetcher:
     """
 
     def __init__(
-        self, read: Callable[[Any], Any], items: Sequence[Any], depth: int, readers: int = 1
+        self, read: Callable[[Any], Any], items: Iterable[Any], depth: int, readers: int = 1
     ) -> None:
         self._read = read
         self._items = items
@@ -388,22 +404,21 @@ def _export(
     feature_hashes: set[str] | None,
 ) -> dict[str, Any]:
     """The body of :func:`write_coco`, its arguments checked."""
-    counts = {"skipped_unlabelled": 0, "skipped_filtered": 0, "label_rows_listed": 0}
-    hashes = _list_label_hashes(project, filters, counts)
+    counts = {"skipped_unlabelled": 0, "skipped_filtered": 0, "label_rows_listed": 0, "label_row_requests": 0}
+    hashes = _listed_label_hashes(project, filters, counts)
     info = {
         "description": f"Encord project {project.title}",
         "date_created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "encord_project_hash": str(project.project_hash),
         "encord_ontology_hash": str(project.ontology_hash),
     }
-    rows = _label_rows(project, hashes, filters.bundle_size, feature_hashes)
+    rows = _label_rows(project, hashes, filters.bundle_size, feature_hashes, counts)
     with closing(rows), CocoStreamWriter(out, info=info, categories=converter.categories) as writer:
         for row in rows:
             writer.add(*converter.convert_label_row(row))
     result = converter.stats.as_dict()
     result.update(counts)
     result["categories"] = len(converter.categories)
-    result["label_row_requests"] = -(-len(hashes) // filters.bundle_size)
     return result
 
 
