@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import posixpath
 from collections.abc import Callable
 from typing import Any
@@ -432,8 +433,7 @@ def _finish_upload(ctx: Context, job: dict[str, Any]) -> dict[str, Any]:
 
 
 def _metadata_text(value: Any) -> str:
-    import json
-
+    """``clientMetadata`` of an upload entry as the JSON text a storage item holds."""
     return value if isinstance(value, str) else json.dumps(value or {})
 
 

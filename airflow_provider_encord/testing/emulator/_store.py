@@ -212,8 +212,8 @@ class Store:
         self.groups: list[dict[str, Any]] = []
         self.integrations: dict[str, dict[str, Any]] = {}
         self.upload_jobs: dict[str, dict[str, Any]] = {}
-        #: label rows the SDK wrote through RPC ``labelrow`` PUT/POST: (project_hash, uids)
-        self.label_row_writes: list[tuple[str, Any]] = []
+        #: label rows the SDK wrote through RPC ``labelrow`` PUT/POST: (project_hash, method, uid or uids)
+        self.label_row_writes: list[tuple[str, str, Any]] = []
 
     # -- lookups ---------------------------------------------------------------------------------------
     def user_by_key(self, public_key_hex: str) -> User | None:

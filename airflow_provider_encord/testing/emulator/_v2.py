@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -522,7 +521,3 @@ def move_tasks(ctx: Context, query: dict, body: Any, p: str, s: str) -> None:
     for row in rows:
         _move(row, destination.uuid)
     return None
-
-
-def client_metadata(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value or {})
