@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from encord import EncordUserClient
@@ -196,3 +197,21 @@ def test_cli_serves_the_demo_seed(tmp_path):
         process.terminate()
         process.wait(timeout=10)
     assert process.returncode == 0
+
+
+def test_truncate_on_a_void_route_does_not_cut_the_next_answer_on_the_connection(encord_emulator):
+    ids = encord_emulator.ids
+    row = encord_emulator.store.projects[ids["project_hash"]].rows.get(ids["data_hashes"][0])
+    fault = encord_emulator.add_fault("v2:POST:*/move-tasks", "truncate", times=1)
+    base = f"{encord_emulator.url}/v2/public/projects/{ids['project_hash']}"
+    with requests.Session() as session:  # one kept-alive connection for both requests
+        session.headers["Authorization"] = f"Bearer {encord_emulator.bearer_token}"
+        moved = session.post(
+            f"{base}/workflow/stages/{ids['stages']['Annotate']}/move-tasks",
+            json={"destinationStageUuid": ids["stages"]["Review"], "taskUuids": [row.task_uuid]},
+            timeout=5,
+        )
+        project = session.get(base, timeout=5)
+    assert fault.fired == 1 and moved.status_code == 204 and moved.content == b""
+    assert project.status_code == 200 and project.json()["title"] == "Demo project"
+    assert [r.fault for r in encord_emulator.requests] == ["truncate", None]

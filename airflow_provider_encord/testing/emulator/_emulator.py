@@ -203,7 +203,7 @@ class EncordEmulator:
             ``"latency"`` (answer after ``delay`` seconds), ``"drop"`` (close the connection, no answer),
             ``"timeout"`` (hold the answer ``delay`` seconds, default 5: set the client's read timeout lower),
             ``"truncate"`` (answer with the full ``Content-Length`` but close the connection halfway through
-            the body)
+            the body; a 204 answer has no body and goes out whole)
         :param times: fire this many times, then let requests through; ``None`` fires forever
         :return: the fault; its ``fired`` counts how often it fired
         """
