@@ -15,6 +15,7 @@ from airflow_provider_encord.testing.emulator._store import (
     Project,
     Store,
     like,
+    like_regex,
     now,
     parse_time,
     stable_uuid,
@@ -132,6 +133,12 @@ def _row_filter(store: Store, project: Project, payload: dict[str, Any]) -> Call
     stage_like = payload.get("workflow_graph_node_title_like")
     title_eq = payload.get("data_title_eq")
     title_like = payload.get("data_title_like")
+    try:  # a malformed LIKE pattern fails the request, not a row
+        for pattern in (stage_like, title_like):
+            if pattern is not None:
+                like_regex(pattern)
+    except ValueError as err:
+        raise RpcError("INVALID_ARGUMENTS_ERROR", str(err)) from err
 
     def matches(row: LabelRow) -> bool:
         if label_hashes is not None and row.label_hash not in label_hashes:

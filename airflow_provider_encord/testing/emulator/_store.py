@@ -57,10 +57,30 @@ def parse_time(value: str | None) -> datetime | None:
     return parsed
 
 
+@functools.lru_cache(maxsize=256)
+def like_regex(pattern: str) -> re.Pattern[str]:
+    """The regular expression of a PostgreSQL ``ILIKE`` pattern.
+
+    ``%`` matches any run of characters, ``_`` one character, and the default escape character, the
+    backslash, makes the next character literal (``\\%``, ``\\_``, ``\\\\``). Like PostgreSQL, a pattern
+    that ends with a lone backslash is an error (``ValueError``).
+    """
+    parts = []
+    chars = iter(pattern)
+    for ch in chars:
+        if ch == "\\":
+            escaped = next(chars, None)
+            if escaped is None:
+                raise ValueError(f"LIKE pattern {pattern!r} must not end with the escape character")
+            parts.append(re.escape(escaped))
+        else:
+            parts.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
+    return re.compile("".join(parts), flags=re.IGNORECASE | re.DOTALL)
+
+
 def like(pattern: str, value: str) -> bool:
-    """SQL ``LIKE`` (``%`` any run, ``_`` one character), case-insensitive like Postgres ``ILIKE``."""
-    regex = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
-    return re.fullmatch(regex, value, flags=re.IGNORECASE | re.DOTALL) is not None
+    """SQL ``LIKE`` with PostgreSQL's rules (see :func:`like_regex`), case-insensitive like ``ILIKE``."""
+    return like_regex(pattern).fullmatch(value) is not None
 
 
 @dataclass

@@ -61,7 +61,10 @@ def title_filters(
         (parse_time(q(query, "editedBefore")), lambda v: record["last_edited_at"] < v),
         (parse_time(q(query, "editedAfter")), lambda v: record["last_edited_at"] >= v),
     ]
-    return all(check(value) for value, check in checks if value is not None)
+    try:
+        return all(check(value) for value, check in checks if value is not None)
+    except ValueError as err:  # a malformed LIKE pattern
+        raise ApiError(400, str(err)) from err
 
 
 def _project(store: Store, project_hash: str) -> Project:
