@@ -220,7 +220,7 @@ def row_metadata(store: Store, project: Project, row: LabelRow) -> dict[str, Any
         "label_hash": row.label_hash,
         "branch_name": "main",
         "created_at": iso(row.created_at) if row.label_hash else None,
-        "last_edited_at": iso(row.last_edited_at) if row.label_hash else None,
+        "last_edited_at": iso(row.edited_at) if row.edited_at else None,
         "data_hash": row.data_hash,
         "dataset_hash": unit.get("dataset_hash"),
         "dataset_title": dataset.get("title", ""),

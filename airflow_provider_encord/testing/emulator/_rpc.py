@@ -19,6 +19,7 @@ from airflow_provider_encord.testing.emulator._store import (
     now,
     parse_time,
     stable_uuid,
+    within,
 )
 from airflow_provider_encord.testing.emulator._v2 import router
 
@@ -149,9 +150,7 @@ def _row_filter(store: Store, project: Project, payload: dict[str, Any]) -> Call
             return False
         if statuses is not None and row.annotation_task_status not in statuses:
             return False
-        if edited_after and row.last_edited_at < edited_after:
-            return False
-        if edited_before and row.last_edited_at > edited_before:
+        if not within(row.edited_at, edited_after, edited_before):
             return False
         if stage_eq is not None or stage_like is not None:
             stage = project.stage(row.stage_uuid or "")

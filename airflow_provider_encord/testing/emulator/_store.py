@@ -57,6 +57,18 @@ def parse_time(value: str | None) -> datetime | None:
     return parsed
 
 
+def within(value: datetime | None, after: datetime | None, before: datetime | None) -> bool:
+    """The time filters: ``*_after`` is inclusive (on or after), ``*_before`` exclusive (strictly before).
+
+    A record without the time (an unlabelled row was never edited: the listing reports its
+    ``last_edited_at`` as ``None``) counts as older than any time: it passes every ``*_before`` bound and no
+    ``*_after`` bound.
+    """
+    if value is None:
+        return after is None
+    return (after is None or value >= after) and (before is None or value < before)
+
+
 @functools.lru_cache(maxsize=256)
 def like_regex(pattern: str) -> re.Pattern[str]:
     """The regular expression of a PostgreSQL ``ILIKE`` pattern.
@@ -118,6 +130,11 @@ class LabelRow:
     task_updated_at: datetime | None = None
     #: ``{"objects", "classifications", "object_answers", "classification_answers"}`` of the image
     labels: dict[str, Any] | None = None
+
+    @property
+    def edited_at(self) -> datetime | None:
+        """The ``last_edited_at`` the listing reports: ``None`` while the row has no label."""
+        return self.last_edited_at if self.label_hash else None
 
 
 class RowTable:

@@ -17,6 +17,7 @@ from airflow_provider_encord.testing.emulator._store import (
     now,
     parse_time,
     stable_uuid,
+    within,
 )
 
 router = Router()
@@ -49,22 +50,25 @@ def page(items: Iterable[Any], query: dict[str, list[str]], ctx: Context, defaul
 def title_filters(
     query: dict[str, list[str]], record: dict[str, Any], desc_names=("descEq", "descLike")
 ) -> bool:
-    """The common listing filters: title/description equal or LIKE, created/edited before/after."""
+    """The common listing filters: title/description equal or LIKE, created/edited after (on or after) and
+    before (strictly before)."""
     title, description = record["title"], record.get("description") or ""
     checks = [
         (q(query, "titleEq"), lambda v: title == v),
         (q(query, "titleLike"), lambda v: like(v, title)),
         (q(query, desc_names[0]), lambda v: description == v),
         (q(query, desc_names[1]), lambda v: like(v, description)),
-        (parse_time(q(query, "createdBefore")), lambda v: record["created_at"] < v),
-        (parse_time(q(query, "createdAfter")), lambda v: record["created_at"] >= v),
-        (parse_time(q(query, "editedBefore")), lambda v: record["last_edited_at"] < v),
-        (parse_time(q(query, "editedAfter")), lambda v: record["last_edited_at"] >= v),
     ]
     try:
-        return all(check(value) for value, check in checks if value is not None)
+        if not all(check(value) for value, check in checks if value is not None):
+            return False
     except ValueError as err:  # a malformed LIKE pattern
         raise ApiError(400, str(err)) from err
+    return within(
+        record["created_at"], parse_time(q(query, "createdAfter")), parse_time(q(query, "createdBefore"))
+    ) and within(
+        record["last_edited_at"], parse_time(q(query, "editedAfter")), parse_time(q(query, "editedBefore"))
+    )
 
 
 def _project(store: Store, project_hash: str) -> Project:
