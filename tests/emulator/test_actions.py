@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from uuid import UUID
+import dataclasses
+from uuid import UUID, uuid4
 
 import pytest
 from encord.exceptions import InvalidArgumentsError, ResourceNotFoundError
@@ -200,6 +201,32 @@ def test_workflow_errors(client, encord_emulator):
     review_task = _task(project, "Review", data_hash)
     with pytest.raises(InvalidArgumentsError, match="not allowed"):
         _submit_in_review(project, review_task)  # a review stage approves or rejects, it does not submit
+
+
+def test_workflow_unknown_task_and_unknown_stage_are_not_found(client, encord_emulator):
+    ids = encord_emulator.ids
+    project = client.get_project(ids["project_hash"])
+    annotate = project.workflow.get_stage(name="Annotate")
+    task = _task(project, "Annotate", ids["data_hashes"][3])
+    unknown = uuid4()
+    stray = task.model_copy()
+    stray._stage_uuid = unknown
+    attempts = {
+        "unknown task": (task.model_copy(update={"uuid": unknown}).submit, "actions"),
+        "unknown stage listed": (
+            lambda: list(dataclasses.replace(annotate, uuid=unknown).get_tasks()),
+            "tasks",
+        ),
+        "task of an unknown stage": (stray.submit, "actions"),
+        "move to an unknown stage": (lambda: task.move(destination_stage_uuid=unknown), "move-tasks"),
+    }
+    for name, (attempt, route_end) in attempts.items():
+        encord_emulator.clear_requests()
+        with pytest.raises(ResourceNotFoundError):
+            attempt()
+        [request] = encord_emulator.requests  # a 404 is not retried
+        assert (request.route.rsplit("/", 1)[-1], request.status) == (route_end, 404), name
+    assert _task(project, "Annotate", ids["data_hashes"][3]) is not None  # nothing moved
 
 
 def _submit_in_review(project, review_task):
