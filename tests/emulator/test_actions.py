@@ -113,6 +113,21 @@ def test_storage_folders_and_items(encord_emulator_factory):
     assert [i.name for i in folder.list_items(search="drive")] == []
 
 
+def test_backing_folders_are_synced_with_their_dataset(client, encord_emulator):
+    ids = encord_emulator.ids
+    images = client.get_storage_folder(UUID(ids["storage_folders"]["images"]))
+    assert images.path_to_root[0].synced_dataset_hash == UUID(ids["dataset_hash"])
+    assert [f.name for f in client.find_storage_folders(dataset_synced=True)] == ["images"]
+
+    fresh = client.create_dataset("Fresh dataset", StorageLocation.AWS)
+
+    synced = client.find_storage_folders(dataset_synced=True)
+    assert sorted(f.name for f in synced) == ["Fresh dataset", "images"]
+    backing = client.get_storage_folder(fresh.backing_folder_uuid)
+    assert backing.path_to_root[0].synced_dataset_hash == UUID(fresh.dataset_hash)
+    assert "images" not in [f.name for f in client.find_storage_folders(dataset_synced=False)]
+
+
 def test_list_label_rows_filters(client, encord_emulator):
     project = client.get_project(encord_emulator.ids["project_hash"])
     rows = project.list_label_rows_v2()

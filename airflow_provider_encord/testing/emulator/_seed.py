@@ -190,7 +190,7 @@ def seed_demo(store: Store) -> dict[str, Any]:
     add_folder(store, "Scratch", None, seed_time(7), "An empty top-level folder")
 
     dataset_hash = add_dataset(store, "Demo dataset", seed_time(8), images)
-    store.folders[images]["synced_dataset_hash"] = None
+    store.folders[images]["synced_dataset_hash"] = dataset_hash  # its backing folder, as create_dataset makes
     data_hashes = []
     for i in range(12):
         size = IMAGE_SIZES[i % 3]
