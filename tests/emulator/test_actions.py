@@ -272,6 +272,29 @@ def test_upload_job_moves_from_pending_to_done(encord_emulator_factory):
     assert titles["bee"] is None and "a.jpg" in titles
 
 
+def test_dataset_rows_carry_what_their_storage_items_hold(encord_emulator_factory):
+    emu = encord_emulator_factory(seed="demo", upload_polls=0)
+    client = sdk_client(emu)
+    dataset = client.get_dataset(emu.ids["dataset_hash"], include_data_rows=False)
+    metadata = {"camera": "front", "run": 7}
+    files = {"images": [{"objectUrl": "s3://bucket/tagged.jpg", "clientMetadata": metadata}]}
+    job = dataset.add_private_data_to_dataset_start(emu.ids["integration_id"], files)
+    assert dataset.add_private_data_to_dataset_get_result(job, timeout_seconds=0).status.value == "DONE"
+
+    rows = {r.title: r for r in client.get_dataset(emu.ids["dataset_hash"]).data_rows}
+    folder = client.get_storage_folder(UUID(emu.ids["storage_folders"]["images"]))
+    items = {i.uuid: i for i in folder.list_items(get_signed_urls=False)}
+
+    assert len(rows) == 13
+    assert dict(rows["tagged.jpg"].client_metadata) == metadata
+    assert dict(rows["street_00.jpg"].client_metadata) == {}
+    for row in rows.values():
+        item = items[row.backing_item_uuid]
+        assert (row.file_size, row.file_link) == (item.file_size, item.url)
+        assert row.storage_location == StorageLocation.AWS  # the items are on S3
+    assert len({r.file_size for r in rows.values()}) > 1
+
+
 def test_upload_blocking_call_and_errors(encord_emulator_factory):
     emu = encord_emulator_factory(seed="demo", upload_polls=3)
     dataset = sdk_client(emu).get_dataset(emu.ids["dataset_hash"], include_data_rows=False)

@@ -11,6 +11,7 @@ from airflow_provider_encord.testing.emulator._labels import ontology_editor, ro
 from airflow_provider_encord.testing.emulator._seed import add_item, workflow_stages
 from airflow_provider_encord.testing.emulator._server import Context, RpcError
 from airflow_provider_encord.testing.emulator._store import (
+    DATA_TYPE_NAMES,
     LabelRow,
     Project,
     Store,
@@ -280,43 +281,51 @@ def _dataset(ctx: Context, resource_type: Any, resource_id: Any) -> dict[str, An
     return dataset
 
 
+#: ``StorageLocation`` values (``encord.orm.dataset``) of the storage items' ``storage_location`` names
+STORAGE_LOCATIONS = {"encord": 0, "s3": 1, "gcp": 2, "azure": 3, "s3Compatible": 4, "openTelekom": 4}
+RPC_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def _data_row(store: Store, data_hash: str) -> dict[str, Any]:
+    """One ``data_rows`` entry of the RPC ``dataset`` answer (``DataRow.from_dict``), from the data unit and
+    the storage item behind it."""
+    unit = store.data_unit(data_hash) or {}
+    item = store.items.get(unit.get("backing_item_uuid") or "") or {}
+    metadata = item.get("client_metadata")
+    return {
+        "data_hash": data_hash,
+        "data_title": unit.get("title"),
+        "data_type": DATA_TYPE_NAMES[unit.get("data_type", "image")],
+        "created_at": unit["created_at"].strftime(RPC_TIME_FORMAT),
+        "last_edited_at": item.get("last_edited_at", unit["created_at"]).strftime(RPC_TIME_FORMAT),
+        "width": unit.get("width"),
+        "height": unit.get("height"),
+        "file_link": unit.get("url"),
+        "file_size": item.get("file_size"),
+        "file_type": unit.get("file_type"),
+        "storage_location": STORAGE_LOCATIONS.get(item.get("storage_location"), 0),
+        "client_metadata": json.loads(metadata) if metadata else {},
+        "frames_per_second": item.get("fps"),
+        "duration": item.get("duration"),
+        "images_data": None,
+        "signed_url": None,
+        "is_optimised_image_group": None,
+        "backing_item_uuid": unit.get("backing_item_uuid"),
+    }
+
+
 @rpc("dataset", "GET")
 def get_dataset(ctx: Context, *, resource_type: Any, resource_id: Any, payload: Any, **_: Any) -> dict:
     dataset = _dataset(ctx, resource_type, resource_id)
     settings = (payload or {}).get("dataset_access_settings") or {}
-    rows = []
-    if settings.get("fetch_rows", True):
-        for data_hash in dataset["data_hashes"]:
-            unit = ctx.store.data_unit(data_hash) or {}
-            rows.append(
-                {
-                    "data_hash": data_hash,
-                    "data_title": unit.get("title"),
-                    "data_type": "IMAGE" if unit.get("data_type") == "image" else "VIDEO",
-                    "created_at": unit.get("created_at").strftime("%Y-%m-%d %H:%M:%S"),
-                    "last_edited_at": unit.get("created_at").strftime("%Y-%m-%d %H:%M:%S"),
-                    "width": unit.get("width"),
-                    "height": unit.get("height"),
-                    "file_link": unit.get("url"),
-                    "file_size": 1024,
-                    "file_type": unit.get("file_type"),
-                    "storage_location": "AWS_S3",
-                    "client_metadata": {},
-                    "frames_per_second": None,
-                    "duration": None,
-                    "images_data": None,
-                    "signed_url": None,
-                    "is_optimised_image_group": None,
-                    "backing_item_uuid": unit.get("backing_item_uuid"),
-                }
-            )
+    fetch_rows = settings.get("fetch_rows", True)
     return {
         "dataset_hash": dataset["dataset_hash"],
         "title": dataset["title"],
         "description": dataset["description"],
         "dataset_type": "CORD_STORAGE",
         "backing_folder_uuid": dataset["backing_folder_uuid"],
-        "data_rows": rows,
+        "data_rows": [_data_row(ctx.store, h) for h in dataset["data_hashes"]] if fetch_rows else [],
     }
 
 
@@ -403,6 +412,7 @@ def _finish_upload(ctx: Context, job: dict[str, Any]) -> dict[str, Any]:
             url=url,
             mime_type=unit["mime"],
             integration_hash=job["integration"],
+            storage_location=store.integrations[job["integration"]]["provider"],
             backed_data_units_count=1,
             client_metadata=_metadata_text(unit["entry"].get("clientMetadata")),
         )

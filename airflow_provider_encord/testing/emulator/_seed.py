@@ -127,6 +127,7 @@ def add_image(
         mime_type="image/jpeg",
         width=width,
         height=height,
+        file_size=width * height // 4,  # about what a JPEG of that size weighs
         backed_data_units_count=1,
         integration_hash=kw.pop("integration_hash", None),
     )

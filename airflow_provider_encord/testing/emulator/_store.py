@@ -57,6 +57,19 @@ def parse_time(value: str | None) -> datetime | None:
     return parsed
 
 
+#: ``DataType`` names (``encord.constants.enums``, upper case as RPC answers carry them) of storage item types
+DATA_TYPE_NAMES = {
+    "image": "IMAGE",
+    "video": "VIDEO",
+    "imageGroup": "IMG_GROUP",
+    "dicomSeries": "DICOM",
+    "audio": "AUDIO",
+    "plainText": "PLAIN_TEXT",
+    "pdf": "PDF",
+    "nifti": "NIFTI",
+}
+
+
 def within(value: datetime | None, after: datetime | None, before: datetime | None) -> bool:
     """The time filters: ``*_after`` is inclusive (on or after), ``*_before`` exclusive (strictly before).
 
