@@ -172,7 +172,13 @@ class RowTable:
         self._label_index: dict[str, str] = {}
 
     def __len__(self) -> int:
-        return len(self.rows) + self.lazy_count
+        return self.lazy_count + len(self._extra())
+
+    def _extra(self) -> list[LabelRow]:
+        """The materialised rows that are not generated ones, in the order they were added."""
+        if self.index_of is None:
+            return list(self.rows.values())
+        return [row for row in self.rows.values() if self.index_of(row.data_hash) is None]
 
     def add(self, row: LabelRow) -> None:
         self.rows[row.data_hash] = row
@@ -209,16 +215,22 @@ class RowTable:
                 return self.rows.get(row.data_hash, row)
         return None
 
+    def seek(self, start: int = 0) -> Iterator[tuple[int, LabelRow]]:
+        """``(position, row)`` in data order from position ``start`` on, without producing the rows before it.
+
+        The generated rows come first (position = index), then the others; positions stay valid while rows
+        are added, so a listing can resume at one.
+        """
+        if self.factory is not None and self.index_of is not None:
+            for index in range(max(start, 0), self.lazy_count):
+                row = self.factory(index)
+                yield index, self.rows.get(row.data_hash, row)
+        extra = self._extra()
+        for position in range(max(start - self.lazy_count, 0), len(extra)):
+            yield self.lazy_count + position, extra[position]
+
     def __iter__(self) -> Iterator[LabelRow]:
-        if self.factory is None or self.index_of is None:
-            yield from list(self.rows.values())
-            return
-        for index in range(self.lazy_count):
-            row = self.factory(index)
-            yield self.rows.get(row.data_hash, row)
-        for row in list(self.rows.values()):
-            if self.index_of(row.data_hash) is None:
-                yield row
+        return (row for _, row in self.seek())
 
 
 @dataclass
