@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from airflow_provider_encord.testing.emulator._labels import ontology_editor, row_labels, row_metadata
@@ -14,6 +15,7 @@ from airflow_provider_encord.testing.emulator._store import (
     DATA_TYPE_NAMES,
     LabelRow,
     Project,
+    RowTable,
     Store,
     like,
     like_regex,
@@ -38,23 +40,42 @@ def _project(ctx: Context, resource_type: str | None, resource_id: str | None) -
 
 
 # -- projects --------------------------------------------------------------------------------------------
-def add_rows_for_data(store: Store, project: Project, data_hashes: list[str]) -> None:
+def _unlabelled_row(project_hash: str, data_hash: str, stage_uuid: str | None, created: datetime) -> LabelRow:
+    return LabelRow(
+        data_hash=data_hash,
+        label_hash=None,
+        task_uuid=stable_uuid("task", project_hash, data_hash),
+        created_at=created,
+        last_edited_at=created,
+        stage_uuid=stage_uuid,
+    )
+
+
+def add_rows_for_data(store: Store, project: Project, data_hashes: Iterable[str]) -> None:
     """Unlabelled rows (first stage) for data units the project does not have yet."""
     first_stage = project.stages[0].uuid if project.stages else None
     for data_hash in data_hashes:
-        if project.rows.get(data_hash) is not None:
-            continue
-        created = now()
-        project.rows.add(
-            LabelRow(
-                data_hash=data_hash,
-                label_hash=None,
-                task_uuid=stable_uuid("task", project.project_hash, data_hash),
-                created_at=created,
-                last_edited_at=created,
-                stage_uuid=first_stage,
-            )
+        if project.rows.get(data_hash) is None:
+            project.rows.add(_unlabelled_row(project.project_hash, data_hash, first_stage, now()))
+
+
+def _new_rows(store: Store, project: Project) -> None:
+    """The rows of a new project; for a dataset of generated images they are generated too, not stored."""
+    first_stage = project.stages[0].uuid if project.stages else None
+    created = now()
+    images = next(filter(None, map(store.generated_images, project.dataset_hashes)), None)
+    if images is not None:
+        project.rows = RowTable(
+            images.count,
+            lambda i: _unlabelled_row(project.project_hash, images.data_hash(i), first_stage, created),
+            images.index_of_data,
         )
+    for dataset_hash in project.dataset_hashes:
+        if images is not None and dataset_hash == images.dataset_hash:
+            hashes: Iterable[str] = store.datasets[dataset_hash]["data_hashes"]  # the others are generated
+        else:
+            hashes = store.dataset_data_hashes(dataset_hash)
+        add_rows_for_data(store, project, hashes)
 
 
 @rpc("project", "POST")
@@ -97,8 +118,7 @@ def create_project(ctx: Context, *, payload: Any, user_path: bool, **_: Any) -> 
         stages=workflow_stages(project_hash),
         users={ctx.user.email: 0},
     )
-    for dataset_hash in dataset_hashes:
-        add_rows_for_data(ctx.store, project, ctx.store.datasets[dataset_hash]["data_hashes"])
+    _new_rows(ctx.store, project)
     ctx.store.projects[project_hash] = project
     return project_hash
 
@@ -290,7 +310,7 @@ def _data_row(store: Store, data_hash: str) -> dict[str, Any]:
     """One ``data_rows`` entry of the RPC ``dataset`` answer (``DataRow.from_dict``), from the data unit and
     the storage item behind it."""
     unit = store.data_unit(data_hash) or {}
-    item = store.items.get(unit.get("backing_item_uuid") or "") or {}
+    item = store.item(unit.get("backing_item_uuid") or "") or {}
     metadata = item.get("client_metadata")
     return {
         "data_hash": data_hash,
@@ -325,7 +345,9 @@ def get_dataset(ctx: Context, *, resource_type: Any, resource_id: Any, payload: 
         "description": dataset["description"],
         "dataset_type": "CORD_STORAGE",
         "backing_folder_uuid": dataset["backing_folder_uuid"],
-        "data_rows": [_data_row(ctx.store, h) for h in dataset["data_hashes"]] if fetch_rows else [],
+        "data_rows": [_data_row(ctx.store, h) for h in ctx.store.dataset_data_hashes(dataset["dataset_hash"])]
+        if fetch_rows
+        else [],
     }
 
 
@@ -383,6 +405,7 @@ def _finish_upload(ctx: Context, job: dict[str, Any]) -> dict[str, Any]:
     store = ctx.store
     dataset = store.datasets[job["dataset_hash"]]
     known_urls = {(store.data_unit(h) or {}).get("url") for h in dataset["data_hashes"]}
+    generated = store.generated_images(dataset["dataset_hash"])
     done, errors, unit_errors = [], [], []
     for unit in job["units"]:
         url = unit["url"]
@@ -398,7 +421,9 @@ def _finish_upload(ctx: Context, job: dict[str, Any]) -> dict[str, Any]:
                 }
             )
             continue
-        if job["skip_duplicates"] and url in known_urls:
+        if job["skip_duplicates"] and (
+            url in known_urls or (generated is not None and generated.index_of_url(url) is not None)
+        ):
             continue
         title = unit["entry"].get("title") or posixpath.basename(url.rstrip("/")) or url
         data_hash = stable_uuid("data", dataset["dataset_hash"], url, job["process_hash"])

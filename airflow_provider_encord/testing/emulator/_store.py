@@ -150,6 +150,126 @@ class LabelRow:
         return self.last_edited_at if self.label_hash else None
 
 
+def hex_index(prefix: str, value: str, count: int) -> int | None:
+    """The index ``i < count`` of an identifier ``prefix + f"{i:012x}"``, or ``None``."""
+    digits = value[len(prefix) :] if value.startswith(prefix) else ""
+    try:
+        index = int(digits, 16)
+    except ValueError:
+        return None
+    return index if index < count and f"{index:012x}" == digits else None
+
+
+def item_record(owner: str, folder: str, name: str, item_type: str, created: datetime, **fields: Any) -> dict:
+    """A storage item as the store keeps it; ``fields`` override the defaults (``uuid`` is required)."""
+    item = {
+        "uuid": fields.pop("uuid"),
+        "parent": folder,
+        "item_type": item_type,
+        "name": name,
+        "description": "",
+        "client_metadata": fields.pop("client_metadata", "{}"),
+        "owner": owner,
+        "created_at": created,
+        "last_edited_at": created,
+        "backed_data_units_count": fields.pop("backed_data_units_count", 0),
+        "storage_location": fields.pop("storage_location", "s3"),
+        "integration_hash": fields.pop("integration_hash", None),
+        "url": fields.pop("url", f"s3://demo-bucket/{name}"),
+        "mime_type": fields.pop("mime_type", None),
+        "file_size": fields.pop("file_size", 1024),
+        "width": fields.pop("width", None),
+        "height": fields.pop("height", None),
+        "duration": fields.pop("duration", None),
+        "fps": fields.pop("fps", None),
+        "frame_count": fields.pop("frame_count", None),
+    }
+    item.update(fields)
+    return item
+
+
+@dataclass(frozen=True)
+class GeneratedImages:
+    """``count`` JPEG images of one dataset and its folder, made from their index when asked for (scale seed).
+
+    Image ``i`` is named ``{name_prefix}{i:07d}.jpg``; its data hash, storage item UUID and URL are derived
+    from ``i``, so nothing per image is stored. Names and UUIDs grow with ``i`` and every image has the same
+    creation time, so in every order a storage listing offers (name, or creation time then UUID) image ``i``
+    comes before image ``i + 1``, and a listing can start at any index.
+    """
+
+    count: int
+    dataset_hash: str
+    folder_uuid: str
+    owner: str
+    created_at: datetime
+    data_prefix: str
+    item_prefix: str
+    url_prefix: str
+    name_prefix: str
+    sizes: tuple[tuple[int, int], ...]
+    integration_hash: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.count <= 10**7:
+            raise ValueError(f"count={self.count!r}: between 0 and 10,000,000 images (seven-digit names)")
+
+    def data_hash(self, index: int) -> str:
+        return f"{self.data_prefix}{index:012x}"
+
+    def name(self, index: int) -> str:
+        return f"{self.name_prefix}{index:07d}.jpg"
+
+    def index_of_data(self, data_hash: str) -> int | None:
+        return hex_index(self.data_prefix, data_hash, self.count)
+
+    def index_of_item(self, item_uuid: str) -> int | None:
+        return hex_index(self.item_prefix, item_uuid, self.count)
+
+    def index_of_url(self, url: str) -> int | None:
+        name = url[len(self.url_prefix) :] if url.startswith(self.url_prefix) else ""
+        digits = name[len(self.name_prefix) : -len(".jpg")]
+        if not (digits.isdigit() and len(digits) == 7):
+            return None
+        index = int(digits)
+        return index if index < self.count and self.name(index) == name else None
+
+    def unit(self, index: int) -> dict[str, Any]:
+        """The data unit of image ``index``."""
+        width, height = self.sizes[index % len(self.sizes)]
+        return {
+            "data_hash": self.data_hash(index),
+            "title": self.name(index),
+            "dataset_hash": self.dataset_hash,
+            "data_type": "image",
+            "file_type": "image/jpeg",
+            "url": self.url_prefix + self.name(index),
+            "width": width,
+            "height": height,
+            "backing_item_uuid": f"{self.item_prefix}{index:012x}",
+            "created_at": self.created_at,
+        }
+
+    def item(self, index: int) -> dict[str, Any]:
+        """The storage item of image ``index``."""
+        width, height = self.sizes[index % len(self.sizes)]
+        return item_record(
+            self.owner,
+            self.folder_uuid,
+            self.name(index),
+            "image",
+            self.created_at,
+            uuid=f"{self.item_prefix}{index:012x}",
+            url=self.url_prefix + self.name(index),
+            mime_type="image/jpeg",
+            width=width,
+            height=height,
+            file_size=width * height // 4,
+            backed_data_units_count=1,
+            integration_hash=self.integration_hash,
+        )
+
+
 class RowTable:
     """Label rows of one project, in data order.
 
@@ -266,8 +386,8 @@ class Store:
         self.datasets: dict[str, dict[str, Any]] = {}
         #: data units: data_hash -> dict (title, dataset_hash, width, height, ...)
         self.data: dict[str, dict[str, Any]] = {}
-        #: lazily generated data units: (prefix test, factory)
-        self.lazy_data: list[Callable[[str], dict[str, Any] | None]] = []
+        #: images made from their index on demand (data units, dataset rows and storage items)
+        self.generated: list[GeneratedImages] = []
         self.projects: dict[str, Project] = {}
         self.folders: dict[str, dict[str, Any]] = {}
         self.items: dict[str, dict[str, Any]] = {}
@@ -285,13 +405,29 @@ class Store:
         return next((u for u in self.users.values() if u.bearer_token and u.bearer_token == token), None)
 
     def data_unit(self, data_hash: str) -> dict[str, Any] | None:
-        unit = self.data.get(data_hash)
-        if unit is None:
-            for factory in self.lazy_data:
-                unit = factory(data_hash)
-                if unit is not None:
-                    break
-        return unit
+        return self.data.get(data_hash) or self._generated(data_hash, "index_of_data", "unit")
+
+    def item(self, item_uuid: str) -> dict[str, Any] | None:
+        """A storage item, stored or generated."""
+        return self.items.get(item_uuid) or self._generated(item_uuid, "index_of_item", "item")
+
+    def _generated(self, key: str, index_of: str, make: str) -> dict[str, Any] | None:
+        """``images.<make>(index)`` of the generated images whose ``images.<index_of>(key)`` finds ``key``."""
+        for images in self.generated:
+            index = getattr(images, index_of)(key)
+            if index is not None:
+                return getattr(images, make)(index)
+        return None
+
+    def generated_images(self, dataset_hash: str) -> GeneratedImages | None:
+        return next((g for g in self.generated if g.dataset_hash == dataset_hash), None)
+
+    def dataset_data_hashes(self, dataset_hash: str) -> Iterator[str]:
+        """Every data hash of a dataset, generated ones first, each made when it is reached."""
+        images = self.generated_images(dataset_hash)
+        if images is not None:
+            yield from map(images.data_hash, range(images.count))
+        yield from self.datasets[dataset_hash]["data_hashes"]
 
     def folder_path(self, folder_uuid: str) -> list[dict[str, Any]]:
         """``path_to_root`` of a folder: itself first, then its ancestors."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import heapq
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 from airflow_provider_encord.testing.emulator._labels import ontology_editor
 from airflow_provider_encord.testing.emulator._server import ApiError, Context, Router
 from airflow_provider_encord.testing.emulator._store import (
+    GeneratedImages,
     LabelRow,
     Project,
     Store,
@@ -67,6 +70,32 @@ def page(
     except ValueError as err:
         raise ApiError(400, f"Invalid paging parameter: {err}") from err
     return {"results": [dto(i) for i in items] if dto else items, "nextPageToken": next_token}
+
+
+def merged(streams: list[Callable[[int], Iterator[tuple[int, Any]]]], key: Callable, desc: bool) -> Seekable:
+    """A seekable merge of sorted streams; ``stream(start)`` yields ``(position, item)`` from ``start`` on.
+
+    The token lists where each stream resumes (``"120.3"``), so no stream is read from its beginning again.
+    """
+
+    def tagged(number: int, stream: Iterator[tuple[int, Any]]) -> Iterator[tuple[Any, int, int, Any]]:
+        return ((key(item), number, position, item) for position, item in stream)
+
+    def source(token: str | None) -> Iterator[tuple[str, Any]]:
+        starts = [int(part) for part in token.split(".")] if token else [0] * len(streams)
+        if len(starts) != len(streams) or min(starts, default=0) < 0:
+            raise ValueError(f"page token {token!r} does not fit this listing")
+        heads = [
+            tagged(number, stream(start))
+            for number, (stream, start) in enumerate(zip(streams, starts, strict=True))
+        ]
+        positions = list(starts)
+        for _, number, position, item in heapq.merge(*heads, reverse=desc):
+            positions[number] = position
+            yield ".".join(map(str, positions)), item
+            positions[number] = position + 1
+
+    return source
 
 
 def title_filters(
@@ -418,7 +447,21 @@ def list_items(ctx: Context, query: dict, body: Any, f: str) -> dict:
         key=key,
         reverse=desc,
     )
-    return page(stored, query, ctx, item_dto)
+    streams = [lambda start: ((i, stored[i]) for i in range(start, len(stored)))]
+    for images in ctx.store.generated:
+        if images.folder_uuid in folders and (not types or "image" in types):
+            streams.append(functools.partial(_generated_items, images, search, desc))
+    return page(merged(streams, key, desc), query, ctx, item_dto)
+
+
+def _generated_items(
+    images: GeneratedImages, search: str, desc: bool, start: int
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The storage items of generated images from position ``start``, in name order (see GeneratedImages)."""
+    for position in range(start, images.count):
+        index = images.count - 1 - position if desc else position
+        if not search or search in images.name(index).lower():
+            yield position, images.item(index)
 
 
 # -- workflow --------------------------------------------------------------------------------------------
