@@ -55,6 +55,10 @@ reject sends it back to Annotate; ``move`` goes anywhere. An action on a task of
 - Rate limits happen only when injected as faults.
 - Projects created through the SDK get the default three-stage workflow (the hosted service decides this
   from templates the emulator does not have).
+- Where the hosted service's behaviour is not known, the emulator chooses: a row without a label counts as
+  never edited (it passes every ``edited_before`` and no ``edited_after``); a LIKE pattern ending in a lone
+  backslash is refused (HTTP 400, ``INVALID_ARGUMENTS_ERROR`` on RPC), as PostgreSQL refuses it; page tokens
+  are the emulator's own (offsets, or per-source positions in generated collections), opaque to the SDK.
 """
 
 from __future__ import annotations
