@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from uuid import UUID
+import dataclasses
+from uuid import UUID, uuid4
 
 import pytest
 from encord.exceptions import InvalidArgumentsError, ResourceNotFoundError
@@ -112,6 +113,21 @@ def test_storage_folders_and_items(encord_emulator_factory):
     assert [i.name for i in folder.list_items(search="drive")] == []
 
 
+def test_backing_folders_are_synced_with_their_dataset(client, encord_emulator):
+    ids = encord_emulator.ids
+    images = client.get_storage_folder(UUID(ids["storage_folders"]["images"]))
+    assert images.path_to_root[0].synced_dataset_hash == UUID(ids["dataset_hash"])
+    assert [f.name for f in client.find_storage_folders(dataset_synced=True)] == ["images"]
+
+    fresh = client.create_dataset("Fresh dataset", StorageLocation.AWS)
+
+    synced = client.find_storage_folders(dataset_synced=True)
+    assert sorted(f.name for f in synced) == ["Fresh dataset", "images"]
+    backing = client.get_storage_folder(fresh.backing_folder_uuid)
+    assert backing.path_to_root[0].synced_dataset_hash == UUID(fresh.dataset_hash)
+    assert "images" not in [f.name for f in client.find_storage_folders(dataset_synced=False)]
+
+
 def test_list_label_rows_filters(client, encord_emulator):
     project = client.get_project(encord_emulator.ids["project_hash"])
     rows = project.list_label_rows_v2()
@@ -202,6 +218,32 @@ def test_workflow_errors(client, encord_emulator):
         _submit_in_review(project, review_task)  # a review stage approves or rejects, it does not submit
 
 
+def test_workflow_unknown_task_and_unknown_stage_are_not_found(client, encord_emulator):
+    ids = encord_emulator.ids
+    project = client.get_project(ids["project_hash"])
+    annotate = project.workflow.get_stage(name="Annotate")
+    task = _task(project, "Annotate", ids["data_hashes"][3])
+    unknown = uuid4()
+    stray = task.model_copy()
+    stray._stage_uuid = unknown
+    attempts = {
+        "unknown task": (task.model_copy(update={"uuid": unknown}).submit, "actions"),
+        "unknown stage listed": (
+            lambda: list(dataclasses.replace(annotate, uuid=unknown).get_tasks()),
+            "tasks",
+        ),
+        "task of an unknown stage": (stray.submit, "actions"),
+        "move to an unknown stage": (lambda: task.move(destination_stage_uuid=unknown), "move-tasks"),
+    }
+    for name, (attempt, route_end) in attempts.items():
+        encord_emulator.clear_requests()
+        with pytest.raises(ResourceNotFoundError):
+            attempt()
+        [request] = encord_emulator.requests  # a 404 is not retried
+        assert (request.route.rsplit("/", 1)[-1], request.status) == (route_end, 404), name
+    assert _task(project, "Annotate", ids["data_hashes"][3]) is not None  # nothing moved
+
+
 def _submit_in_review(project, review_task):
     from encord.workflow.stages.annotation import _ActionSubmit
 
@@ -228,6 +270,29 @@ def test_upload_job_moves_from_pending_to_done(encord_emulator_factory):
     project = client.get_project(emu.ids["project_hash"])
     titles = {r.data_title: r.label_hash for r in project.list_label_rows_v2()}
     assert titles["bee"] is None and "a.jpg" in titles
+
+
+def test_dataset_rows_carry_what_their_storage_items_hold(encord_emulator_factory):
+    emu = encord_emulator_factory(seed="demo", upload_polls=0)
+    client = sdk_client(emu)
+    dataset = client.get_dataset(emu.ids["dataset_hash"], include_data_rows=False)
+    metadata = {"camera": "front", "run": 7}
+    files = {"images": [{"objectUrl": "s3://bucket/tagged.jpg", "clientMetadata": metadata}]}
+    job = dataset.add_private_data_to_dataset_start(emu.ids["integration_id"], files)
+    assert dataset.add_private_data_to_dataset_get_result(job, timeout_seconds=0).status.value == "DONE"
+
+    rows = {r.title: r for r in client.get_dataset(emu.ids["dataset_hash"]).data_rows}
+    folder = client.get_storage_folder(UUID(emu.ids["storage_folders"]["images"]))
+    items = {i.uuid: i for i in folder.list_items(get_signed_urls=False)}
+
+    assert len(rows) == 13
+    assert dict(rows["tagged.jpg"].client_metadata) == metadata
+    assert dict(rows["street_00.jpg"].client_metadata) == {}
+    for row in rows.values():
+        item = items[row.backing_item_uuid]
+        assert (row.file_size, row.file_link) == (item.file_size, item.url)
+        assert row.storage_location == StorageLocation.AWS  # the items are on S3
+    assert len({r.file_size for r in rows.values()}) > 1
 
 
 def test_upload_blocking_call_and_errors(encord_emulator_factory):

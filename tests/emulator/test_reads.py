@@ -70,3 +70,31 @@ def test_list_datasets_and_ontologies_filter_by_title(client):
     assert sorted(d["dataset"].title for d in client.get_datasets()) == ["Demo dataset", "Empty dataset"]
     titles = [o["ontology"].title for o in client.get_ontologies(title_like="%sign%")]
     assert titles == ["Traffic signs ontology"]
+
+
+def test_ontologies_over_several_pages_through_the_sdk_pager(encord_emulator_factory):
+    """``get_ontologies`` reads one page; the SDK's own pager, as the hook drives it, reads them all."""
+    from encord.utilities.ontology_user import OntologiesFilterParams, OntologyWithUserRole
+
+    from tests.emulator.conftest import sdk_client
+
+    class PagedParams(OntologiesFilterParams):
+        page_token: str | None = None
+
+    emu = encord_emulator_factory(seed="demo", max_page_size=1)
+    client = sdk_client(emu)
+    client.create_ontology("Third ontology")
+
+    first_page = [o["ontology"].title for o in client.get_ontologies()]
+    emu.clear_requests()
+    every = client._api_client.get_paged_iterator("ontologies", PagedParams(), OntologyWithUserRole)
+    titles = [o.title for o in every]
+    filtered = client._api_client.get_paged_iterator(
+        "ontologies", PagedParams(title_like="%s ontology"), OntologyWithUserRole
+    )
+
+    assert first_page == ["Demo ontology"]
+    assert titles == ["Demo ontology", "Traffic signs ontology", "Third ontology"]
+    tokens = [r.query.get("pageToken") for r in emu.requests if r.route == "v2:GET:/ontologies"]
+    assert tokens == [None, ["1"], ["2"]]
+    assert [o.title for o in filtered] == ["Traffic signs ontology"]

@@ -29,8 +29,11 @@ says ``SSH_KEY_NOT_FOUND_ERROR`` (``SshKeyNotFound``); a bad signature gives ``A
 (name -> uuid),
 ``integration_id``, ``data_hashes``, ``label_hashes``, ``group_hashes``, ``annotator_email``, ``owner_email``.
 Rows 0-3 are in Annotate (0 and 1 unlabelled), 4-7 in Review, 8-11 in Complete. ``scale``: ``project_hash``,
-``dataset_hash``, ``ontology_hash``, ``stages``, ``storage_folder_uuid``: ``scale_images`` rows, all labelled
-and in Complete, generated from their index when asked for. ``empty``: only ``integration_id``.
+``dataset_hash``, ``ontology_hash``, ``stages``, ``storage_folder_uuid``: ``scale_images`` images (at most ten
+million), each a dataset row, a storage item of the dataset's folder "Scale data" and a labelled row in
+Complete, all generated from the image index when asked for: nothing per image is stored, a project created
+on the dataset gets generated rows too, and a page of them is made from its page token on.
+``empty``: only ``integration_id``.
 Identifiers of the seeds are derived from names, so they are the same on every run.
 
 **Workflow.** Submit in an ANNOTATION stage sends a task to Review, approve in Review sends it to Complete,
@@ -52,6 +55,10 @@ reject sends it back to Annotate; ``move`` goes anywhere. An action on a task of
 - Rate limits happen only when injected as faults.
 - Projects created through the SDK get the default three-stage workflow (the hosted service decides this
   from templates the emulator does not have).
+- Where the hosted service's behaviour is not known, the emulator chooses: a row without a label counts as
+  never edited (it passes every ``edited_before`` and no ``edited_after``); a LIKE pattern ending in a lone
+  backslash is refused (HTTP 400, ``INVALID_ARGUMENTS_ERROR`` on RPC), as PostgreSQL refuses it; page tokens
+  are the emulator's own (offsets, or per-source positions in generated collections), opaque to the SDK.
 """
 
 from __future__ import annotations

@@ -57,6 +57,8 @@ class EncordEmulator:
             raise ValueError(f"seed={seed!r} is not a known seed; use one of {', '.join(SEEDS)}")
         if max_page_size < 1:
             raise ValueError(f"max_page_size={max_page_size!r} must be at least 1")
+        if not 0 <= scale_images <= 10**7:
+            raise ValueError(f"scale_images={scale_images!r} must be between 0 and 10,000,000")
         if upload_polls < 0:
             raise ValueError(f"upload_polls={upload_polls!r} must be 0 or more")
         self.seed = seed
@@ -203,7 +205,7 @@ class EncordEmulator:
             ``"latency"`` (answer after ``delay`` seconds), ``"drop"`` (close the connection, no answer),
             ``"timeout"`` (hold the answer ``delay`` seconds, default 5: set the client's read timeout lower),
             ``"truncate"`` (answer with the full ``Content-Length`` but close the connection halfway through
-            the body)
+            the body; a 204 answer has no body and goes out whole)
         :param times: fire this many times, then let requests through; ``None`` fires forever
         :return: the fault; its ``fired`` counts how often it fired
         """

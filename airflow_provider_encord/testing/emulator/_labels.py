@@ -8,7 +8,14 @@ from typing import Any
 
 import orjson
 
-from airflow_provider_encord.testing.emulator._store import LabelRow, Project, Store, iso, stable_hex
+from airflow_provider_encord.testing.emulator._store import (
+    DATA_TYPE_NAMES,
+    LabelRow,
+    Project,
+    Store,
+    iso,
+    stable_hex,
+)
 
 COLOURS = ["#D33115", "#0F5AA8", "#16A34A", "#E6A700", "#7B1FA2", "#00838F"]
 
@@ -220,12 +227,12 @@ def row_metadata(store: Store, project: Project, row: LabelRow) -> dict[str, Any
         "label_hash": row.label_hash,
         "branch_name": "main",
         "created_at": iso(row.created_at) if row.label_hash else None,
-        "last_edited_at": iso(row.last_edited_at) if row.label_hash else None,
+        "last_edited_at": iso(row.edited_at) if row.edited_at else None,
         "data_hash": row.data_hash,
         "dataset_hash": unit.get("dataset_hash"),
         "dataset_title": dataset.get("title", ""),
         "data_title": unit.get("title", ""),
-        "data_type": unit.get("data_type", "image").upper(),  # metadata carries the upper-case name
+        "data_type": DATA_TYPE_NAMES[unit.get("data_type", "image")],  # metadata carries the upper-case name
         "data_link": unit.get("url"),
         "file_type": unit.get("file_type"),
         "spaces": {},

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from airflow_provider_encord.testing.emulator._labels import ontology_editor, row_labels, row_metadata
 from airflow_provider_encord.testing.emulator._seed import add_item, workflow_stages
 from airflow_provider_encord.testing.emulator._server import Context, RpcError
 from airflow_provider_encord.testing.emulator._store import (
+    DATA_TYPE_NAMES,
     LabelRow,
     Project,
+    RowTable,
     Store,
     like,
+    like_regex,
     now,
     parse_time,
     stable_uuid,
+    within,
 )
 from airflow_provider_encord.testing.emulator._v2 import router
 
@@ -34,23 +40,42 @@ def _project(ctx: Context, resource_type: str | None, resource_id: str | None) -
 
 
 # -- projects --------------------------------------------------------------------------------------------
-def add_rows_for_data(store: Store, project: Project, data_hashes: list[str]) -> None:
+def _unlabelled_row(project_hash: str, data_hash: str, stage_uuid: str | None, created: datetime) -> LabelRow:
+    return LabelRow(
+        data_hash=data_hash,
+        label_hash=None,
+        task_uuid=stable_uuid("task", project_hash, data_hash),
+        created_at=created,
+        last_edited_at=created,
+        stage_uuid=stage_uuid,
+    )
+
+
+def add_rows_for_data(store: Store, project: Project, data_hashes: Iterable[str]) -> None:
     """Unlabelled rows (first stage) for data units the project does not have yet."""
     first_stage = project.stages[0].uuid if project.stages else None
     for data_hash in data_hashes:
-        if project.rows.get(data_hash) is not None:
-            continue
-        created = now()
-        project.rows.add(
-            LabelRow(
-                data_hash=data_hash,
-                label_hash=None,
-                task_uuid=stable_uuid("task", project.project_hash, data_hash),
-                created_at=created,
-                last_edited_at=created,
-                stage_uuid=first_stage,
-            )
+        if project.rows.get(data_hash) is None:
+            project.rows.add(_unlabelled_row(project.project_hash, data_hash, first_stage, now()))
+
+
+def _new_rows(store: Store, project: Project) -> None:
+    """The rows of a new project; for a dataset of generated images they are generated too, not stored."""
+    first_stage = project.stages[0].uuid if project.stages else None
+    created = now()
+    images = next(filter(None, map(store.generated_images, project.dataset_hashes)), None)
+    if images is not None:
+        project.rows = RowTable(
+            images.count,
+            lambda i: _unlabelled_row(project.project_hash, images.data_hash(i), first_stage, created),
+            images.index_of_data,
         )
+    for dataset_hash in project.dataset_hashes:
+        if images is not None and dataset_hash == images.dataset_hash:
+            hashes: Iterable[str] = store.datasets[dataset_hash]["data_hashes"]  # the others are generated
+        else:
+            hashes = store.dataset_data_hashes(dataset_hash)
+        add_rows_for_data(store, project, hashes)
 
 
 @rpc("project", "POST")
@@ -93,8 +118,7 @@ def create_project(ctx: Context, *, payload: Any, user_path: bool, **_: Any) -> 
         stages=workflow_stages(project_hash),
         users={ctx.user.email: 0},
     )
-    for dataset_hash in dataset_hashes:
-        add_rows_for_data(ctx.store, project, ctx.store.datasets[dataset_hash]["data_hashes"])
+    _new_rows(ctx.store, project)
     ctx.store.projects[project_hash] = project
     return project_hash
 
@@ -131,6 +155,12 @@ def _row_filter(store: Store, project: Project, payload: dict[str, Any]) -> Call
     stage_like = payload.get("workflow_graph_node_title_like")
     title_eq = payload.get("data_title_eq")
     title_like = payload.get("data_title_like")
+    try:  # a malformed LIKE pattern fails the request, not a row
+        for pattern in (stage_like, title_like):
+            if pattern is not None:
+                like_regex(pattern)
+    except ValueError as err:
+        raise RpcError("INVALID_ARGUMENTS_ERROR", str(err)) from err
 
     def matches(row: LabelRow) -> bool:
         if label_hashes is not None and row.label_hash not in label_hashes:
@@ -141,9 +171,7 @@ def _row_filter(store: Store, project: Project, payload: dict[str, Any]) -> Call
             return False
         if statuses is not None and row.annotation_task_status not in statuses:
             return False
-        if edited_after and row.last_edited_at < edited_after:
-            return False
-        if edited_before and row.last_edited_at > edited_before:
+        if not within(row.edited_at, edited_after, edited_before):
             return False
         if stage_eq is not None or stage_like is not None:
             stage = project.stage(row.stage_uuid or "")
@@ -273,43 +301,53 @@ def _dataset(ctx: Context, resource_type: Any, resource_id: Any) -> dict[str, An
     return dataset
 
 
+#: ``StorageLocation`` values (``encord.orm.dataset``) of the storage items' ``storage_location`` names
+STORAGE_LOCATIONS = {"encord": 0, "s3": 1, "gcp": 2, "azure": 3, "s3Compatible": 4, "openTelekom": 4}
+RPC_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def _data_row(store: Store, data_hash: str) -> dict[str, Any]:
+    """One ``data_rows`` entry of the RPC ``dataset`` answer (``DataRow.from_dict``), from the data unit and
+    the storage item behind it."""
+    unit = store.data_unit(data_hash) or {}
+    item = store.item(unit.get("backing_item_uuid") or "") or {}
+    metadata = item.get("client_metadata")
+    return {
+        "data_hash": data_hash,
+        "data_title": unit.get("title"),
+        "data_type": DATA_TYPE_NAMES[unit.get("data_type", "image")],
+        "created_at": unit["created_at"].strftime(RPC_TIME_FORMAT),
+        "last_edited_at": item.get("last_edited_at", unit["created_at"]).strftime(RPC_TIME_FORMAT),
+        "width": unit.get("width"),
+        "height": unit.get("height"),
+        "file_link": unit.get("url"),
+        "file_size": item.get("file_size"),
+        "file_type": unit.get("file_type"),
+        "storage_location": STORAGE_LOCATIONS.get(item.get("storage_location"), 0),
+        "client_metadata": json.loads(metadata) if metadata else {},
+        "frames_per_second": item.get("fps"),
+        "duration": item.get("duration"),
+        "images_data": None,
+        "signed_url": None,
+        "is_optimised_image_group": None,
+        "backing_item_uuid": unit.get("backing_item_uuid"),
+    }
+
+
 @rpc("dataset", "GET")
 def get_dataset(ctx: Context, *, resource_type: Any, resource_id: Any, payload: Any, **_: Any) -> dict:
     dataset = _dataset(ctx, resource_type, resource_id)
     settings = (payload or {}).get("dataset_access_settings") or {}
-    rows = []
-    if settings.get("fetch_rows", True):
-        for data_hash in dataset["data_hashes"]:
-            unit = ctx.store.data_unit(data_hash) or {}
-            rows.append(
-                {
-                    "data_hash": data_hash,
-                    "data_title": unit.get("title"),
-                    "data_type": "IMAGE" if unit.get("data_type") == "image" else "VIDEO",
-                    "created_at": unit.get("created_at").strftime("%Y-%m-%d %H:%M:%S"),
-                    "last_edited_at": unit.get("created_at").strftime("%Y-%m-%d %H:%M:%S"),
-                    "width": unit.get("width"),
-                    "height": unit.get("height"),
-                    "file_link": unit.get("url"),
-                    "file_size": 1024,
-                    "file_type": unit.get("file_type"),
-                    "storage_location": "AWS_S3",
-                    "client_metadata": {},
-                    "frames_per_second": None,
-                    "duration": None,
-                    "images_data": None,
-                    "signed_url": None,
-                    "is_optimised_image_group": None,
-                    "backing_item_uuid": unit.get("backing_item_uuid"),
-                }
-            )
+    fetch_rows = settings.get("fetch_rows", True)
     return {
         "dataset_hash": dataset["dataset_hash"],
         "title": dataset["title"],
         "description": dataset["description"],
         "dataset_type": "CORD_STORAGE",
         "backing_folder_uuid": dataset["backing_folder_uuid"],
-        "data_rows": rows,
+        "data_rows": [_data_row(ctx.store, h) for h in ctx.store.dataset_data_hashes(dataset["dataset_hash"])]
+        if fetch_rows
+        else [],
     }
 
 
@@ -367,6 +405,7 @@ def _finish_upload(ctx: Context, job: dict[str, Any]) -> dict[str, Any]:
     store = ctx.store
     dataset = store.datasets[job["dataset_hash"]]
     known_urls = {(store.data_unit(h) or {}).get("url") for h in dataset["data_hashes"]}
+    generated = store.generated_images(dataset["dataset_hash"])
     done, errors, unit_errors = [], [], []
     for unit in job["units"]:
         url = unit["url"]
@@ -382,7 +421,9 @@ def _finish_upload(ctx: Context, job: dict[str, Any]) -> dict[str, Any]:
                 }
             )
             continue
-        if job["skip_duplicates"] and url in known_urls:
+        if job["skip_duplicates"] and (
+            url in known_urls or (generated is not None and generated.index_of_url(url) is not None)
+        ):
             continue
         title = unit["entry"].get("title") or posixpath.basename(url.rstrip("/")) or url
         data_hash = stable_uuid("data", dataset["dataset_hash"], url, job["process_hash"])
@@ -396,6 +437,7 @@ def _finish_upload(ctx: Context, job: dict[str, Any]) -> dict[str, Any]:
             url=url,
             mime_type=unit["mime"],
             integration_hash=job["integration"],
+            storage_location=store.integrations[job["integration"]]["provider"],
             backed_data_units_count=1,
             client_metadata=_metadata_text(unit["entry"].get("clientMetadata")),
         )
@@ -432,8 +474,7 @@ def _finish_upload(ctx: Context, job: dict[str, Any]) -> dict[str, Any]:
 
 
 def _metadata_text(value: Any) -> str:
-    import json
-
+    """``clientMetadata`` of an upload entry as the JSON text a storage item holds."""
     return value if isinstance(value, str) else json.dumps(value or {})
 
 

@@ -8,12 +8,15 @@ from typing import Any
 
 from airflow_provider_encord.testing.emulator._labels import ScaleLabels, ontology_editor, random_labels
 from airflow_provider_encord.testing.emulator._store import (
+    GeneratedImages,
     LabelRow,
     Project,
     RowTable,
     Stage,
     Store,
     User,
+    hex_index,
+    item_record,
     seed_time,
     stable_uuid,
 )
@@ -63,31 +66,9 @@ def add_folder(
 def add_item(
     store: Store, folder: str, name: str, item_type: str, created: datetime, **fields: Any
 ) -> dict[str, Any]:
-    item_uuid = fields.pop("uuid", None) or stable_uuid("item", folder, name)
-    item = {
-        "uuid": item_uuid,
-        "parent": folder,
-        "item_type": item_type,
-        "name": name,
-        "description": "",
-        "client_metadata": fields.pop("client_metadata", "{}"),
-        "owner": store.owner_email,
-        "created_at": created,
-        "last_edited_at": created,
-        "backed_data_units_count": fields.pop("backed_data_units_count", 0),
-        "storage_location": fields.pop("storage_location", "s3"),
-        "integration_hash": fields.pop("integration_hash", None),
-        "url": fields.pop("url", f"s3://demo-bucket/{name}"),
-        "mime_type": fields.pop("mime_type", None),
-        "file_size": fields.pop("file_size", 1024),
-        "width": fields.pop("width", None),
-        "height": fields.pop("height", None),
-        "duration": fields.pop("duration", None),
-        "fps": fields.pop("fps", None),
-        "frame_count": fields.pop("frame_count", None),
-    }
-    item.update(fields)
-    store.items[item_uuid] = item
+    fields["uuid"] = fields.get("uuid") or stable_uuid("item", folder, name)
+    item = item_record(store.owner_email, folder, name, item_type, created, **fields)
+    store.items[item["uuid"]] = item
     return item
 
 
@@ -127,6 +108,7 @@ def add_image(
         mime_type="image/jpeg",
         width=width,
         height=height,
+        file_size=width * height // 4,  # about what a JPEG of that size weighs
         backed_data_units_count=1,
         integration_hash=kw.pop("integration_hash", None),
     )
@@ -190,7 +172,7 @@ def seed_demo(store: Store) -> dict[str, Any]:
     add_folder(store, "Scratch", None, seed_time(7), "An empty top-level folder")
 
     dataset_hash = add_dataset(store, "Demo dataset", seed_time(8), images)
-    store.folders[images]["synced_dataset_hash"] = None
+    store.folders[images]["synced_dataset_hash"] = dataset_hash  # its backing folder, as create_dataset makes
     data_hashes = []
     for i in range(12):
         size = IMAGE_SIZES[i % 3]
@@ -364,71 +346,54 @@ def _user(email: str) -> User:
 
 
 SCALE_DATA = "5ca1eda7-0000-4000-8000-"
+SCALE_ITEM = "5ca11e00-0000-4000-8000-"
 SCALE_LABEL = "5ca1e1ab-0000-4000-8000-"
 SCALE_TASK = "5ca1e7a5-0000-4000-8000-"
-
-
-def _scale_index(prefix: str):
-    def index_of(value: str) -> int | None:
-        if not value.startswith(prefix):
-            return None
-        try:
-            return int(value[len(prefix) :], 16)
-        except ValueError:
-            return None
-
-    return index_of
 
 
 def seed_scale(store: Store, images: int = 1000, objects: int = 5) -> dict[str, Any]:
     """``images`` images with ``objects`` objects each, all in the Complete stage of one workflow project.
 
-    Nothing per image is stored: data units, label rows and label JSON are generated from the row index
-    whenever a request needs them, so 100k rows cost no more memory than ten.
+    Nothing per image is stored: data units, dataset rows, storage items, label rows and label JSON are
+    generated from the image index whenever a request needs them, so 100k rows cost no more memory than ten.
     """
     ids = seed_empty(store)
     editor = ontology_editor("Scale ontology", DEMO_OBJECTS, DEMO_CLASSIFICATIONS)
     ontology_hash = add_ontology(store, "Scale ontology", editor, seed_time(0))
     folder = add_folder(store, "Scale data", None, seed_time(1))
     dataset_hash = add_dataset(store, "Scale dataset", seed_time(2), folder)
+    store.folders[folder]["synced_dataset_hash"] = dataset_hash
     project_hash = stable_uuid("project", "Scale project")
     stages = workflow_stages(project_hash)
-    data_index = _scale_index(SCALE_DATA)
     when = seed_time(10)
-
-    def data_unit(data_hash: str) -> dict[str, Any] | None:
-        index = data_index(data_hash)
-        if index is None or not 0 <= index < images:
-            return None
-        width, height = IMAGE_SIZES[index % len(IMAGE_SIZES)]
-        return {
-            "data_hash": data_hash,
-            "title": f"scale_{index:07d}.jpg",
-            "dataset_hash": dataset_hash,
-            "data_type": "image",
-            "file_type": "image/jpeg",
-            "url": f"s3://scale-bucket/scale_{index:07d}.jpg",
-            "width": width,
-            "height": height,
-            "backing_item_uuid": f"{SCALE_TASK[:4]}1e00-0000-4000-8000-{index:012x}",
-            "created_at": when,
-        }
+    generated = GeneratedImages(
+        count=images,
+        dataset_hash=dataset_hash,
+        folder_uuid=folder,
+        owner=store.owner_email,
+        created_at=when,
+        data_prefix=SCALE_DATA,
+        item_prefix=SCALE_ITEM,
+        url_prefix="s3://scale-bucket/",
+        name_prefix="scale_",
+        sizes=tuple(IMAGE_SIZES),
+        integration_hash=ids["integration_id"],
+    )
+    store.generated.append(generated)
 
     def row(index: int) -> LabelRow:
-        label_hash = f"{SCALE_LABEL}{index:012x}"
         return LabelRow(
-            data_hash=f"{SCALE_DATA}{index:012x}",
-            label_hash=label_hash,
+            data_hash=generated.data_hash(index),
+            label_hash=f"{SCALE_LABEL}{index:012x}",
             task_uuid=f"{SCALE_TASK}{index:012x}",
             created_at=when,
             last_edited_at=when,
             label_status="LABELLED",
             annotation_task_status="COMPLETED",
             stage_uuid=stages[2].uuid,
-            labels=None,  # generated on demand, see ``labels_for``
+            labels=None,  # generated on demand, see ``lazy_labels``
         )
 
-    store.lazy_data.append(data_unit)
     scale_labels = ScaleLabels(editor, objects, store.owner_email, when)
     project = Project(
         project_hash=project_hash,
@@ -441,11 +406,10 @@ def seed_scale(store: Store, images: int = 1000, objects: int = 5) -> dict[str, 
         creator_email=store.owner_email,
         stages=stages,
         users={store.owner_email: ADMIN},
-        rows=RowTable(images, row, data_index, _scale_index(SCALE_LABEL)),
-        lazy_labels=lambda r: scale_labels.labels(data_index(r.data_hash)),
+        rows=RowTable(images, row, generated.index_of_data, lambda h: hex_index(SCALE_LABEL, h, images)),
+        lazy_labels=lambda r: scale_labels.labels(generated.index_of_data(r.data_hash)),
     )
     store.projects[project_hash] = project
-    store.datasets[dataset_hash]["lazy_count"] = images
     ids.update(
         project_hash=project_hash,
         dataset_hash=dataset_hash,

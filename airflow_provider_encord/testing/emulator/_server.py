@@ -186,6 +186,8 @@ class Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def _dispatch(self) -> None:
+        # A handler serves every request of one kept-alive connection: no fault state may outlive a request.
+        self._truncate = False
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         split = urlsplit(self.path)
@@ -342,7 +344,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(204)
             self.send_header("Content-Length", "0")
             self.end_headers()
-            return
+            return  # nothing to cut: a 'truncate' fault leaves a void answer whole
         self._send_json(200, result, record)
 
     def _v2_user(self, raw: bytes, record: RecordedRequest) -> User | None:
@@ -396,8 +398,7 @@ class Handler(BaseHTTPRequestHandler):
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
-        if getattr(self, "_truncate", False):
-            self._truncate = False
+        if self._truncate:
             self.wfile.write(data[: len(data) // 2])
             self.wfile.flush()
             self.close_connection = True

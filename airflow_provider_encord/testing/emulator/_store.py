@@ -57,10 +57,55 @@ def parse_time(value: str | None) -> datetime | None:
     return parsed
 
 
+#: ``DataType`` names (``encord.constants.enums``, upper case as RPC answers carry them) of storage item types
+DATA_TYPE_NAMES = {
+    "image": "IMAGE",
+    "video": "VIDEO",
+    "imageGroup": "IMG_GROUP",
+    "dicomSeries": "DICOM",
+    "audio": "AUDIO",
+    "plainText": "PLAIN_TEXT",
+    "pdf": "PDF",
+    "nifti": "NIFTI",
+}
+
+
+def within(value: datetime | None, after: datetime | None, before: datetime | None) -> bool:
+    """The time filters: ``*_after`` is inclusive (on or after), ``*_before`` exclusive (strictly before).
+
+    A record without the time (an unlabelled row was never edited: the listing reports its
+    ``last_edited_at`` as ``None``) counts as older than any time: it passes every ``*_before`` bound and no
+    ``*_after`` bound.
+    """
+    if value is None:
+        return after is None
+    return (after is None or value >= after) and (before is None or value < before)
+
+
+@functools.lru_cache(maxsize=256)
+def like_regex(pattern: str) -> re.Pattern[str]:
+    """The regular expression of a PostgreSQL ``ILIKE`` pattern.
+
+    ``%`` matches any run of characters, ``_`` one character, and the default escape character, the
+    backslash, makes the next character literal (``\\%``, ``\\_``, ``\\\\``). Like PostgreSQL, a pattern
+    that ends with a lone backslash is an error (``ValueError``).
+    """
+    parts = []
+    chars = iter(pattern)
+    for ch in chars:
+        if ch == "\\":
+            escaped = next(chars, None)
+            if escaped is None:
+                raise ValueError(f"LIKE pattern {pattern!r} must not end with the escape character")
+            parts.append(re.escape(escaped))
+        else:
+            parts.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
+    return re.compile("".join(parts), flags=re.IGNORECASE | re.DOTALL)
+
+
 def like(pattern: str, value: str) -> bool:
-    """SQL ``LIKE`` (``%`` any run, ``_`` one character), case-insensitive like Postgres ``ILIKE``."""
-    regex = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
-    return re.fullmatch(regex, value, flags=re.IGNORECASE | re.DOTALL) is not None
+    """SQL ``LIKE`` with PostgreSQL's rules (see :func:`like_regex`), case-insensitive like ``ILIKE``."""
+    return like_regex(pattern).fullmatch(value) is not None
 
 
 @dataclass
@@ -99,6 +144,131 @@ class LabelRow:
     #: ``{"objects", "classifications", "object_answers", "classification_answers"}`` of the image
     labels: dict[str, Any] | None = None
 
+    @property
+    def edited_at(self) -> datetime | None:
+        """The ``last_edited_at`` the listing reports: ``None`` while the row has no label."""
+        return self.last_edited_at if self.label_hash else None
+
+
+def hex_index(prefix: str, value: str, count: int) -> int | None:
+    """The index ``i < count`` of an identifier ``prefix + f"{i:012x}"``, or ``None``."""
+    digits = value[len(prefix) :] if value.startswith(prefix) else ""
+    try:
+        index = int(digits, 16)
+    except ValueError:
+        return None
+    return index if index < count and f"{index:012x}" == digits else None
+
+
+def item_record(owner: str, folder: str, name: str, item_type: str, created: datetime, **fields: Any) -> dict:
+    """A storage item as the store keeps it; ``fields`` override the defaults (``uuid`` is required)."""
+    item = {
+        "uuid": fields.pop("uuid"),
+        "parent": folder,
+        "item_type": item_type,
+        "name": name,
+        "description": "",
+        "client_metadata": fields.pop("client_metadata", "{}"),
+        "owner": owner,
+        "created_at": created,
+        "last_edited_at": created,
+        "backed_data_units_count": fields.pop("backed_data_units_count", 0),
+        "storage_location": fields.pop("storage_location", "s3"),
+        "integration_hash": fields.pop("integration_hash", None),
+        "url": fields.pop("url", f"s3://demo-bucket/{name}"),
+        "mime_type": fields.pop("mime_type", None),
+        "file_size": fields.pop("file_size", 1024),
+        "width": fields.pop("width", None),
+        "height": fields.pop("height", None),
+        "duration": fields.pop("duration", None),
+        "fps": fields.pop("fps", None),
+        "frame_count": fields.pop("frame_count", None),
+    }
+    item.update(fields)
+    return item
+
+
+@dataclass(frozen=True)
+class GeneratedImages:
+    """``count`` JPEG images of one dataset and its folder, made from their index when asked for (scale seed).
+
+    Image ``i`` is named ``{name_prefix}{i:07d}.jpg``; its data hash, storage item UUID and URL are derived
+    from ``i``, so nothing per image is stored. Names and UUIDs grow with ``i`` and every image has the same
+    creation time, so in every order a storage listing offers (name, or creation time then UUID) image ``i``
+    comes before image ``i + 1``, and a listing can start at any index.
+    """
+
+    count: int
+    dataset_hash: str
+    folder_uuid: str
+    owner: str
+    created_at: datetime
+    data_prefix: str
+    item_prefix: str
+    url_prefix: str
+    name_prefix: str
+    sizes: tuple[tuple[int, int], ...]
+    integration_hash: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.count <= 10**7:
+            raise ValueError(f"count={self.count!r}: between 0 and 10,000,000 images (seven-digit names)")
+
+    def data_hash(self, index: int) -> str:
+        return f"{self.data_prefix}{index:012x}"
+
+    def name(self, index: int) -> str:
+        return f"{self.name_prefix}{index:07d}.jpg"
+
+    def index_of_data(self, data_hash: str) -> int | None:
+        return hex_index(self.data_prefix, data_hash, self.count)
+
+    def index_of_item(self, item_uuid: str) -> int | None:
+        return hex_index(self.item_prefix, item_uuid, self.count)
+
+    def index_of_url(self, url: str) -> int | None:
+        name = url[len(self.url_prefix) :] if url.startswith(self.url_prefix) else ""
+        digits = name[len(self.name_prefix) : -len(".jpg")]
+        if not (digits.isdigit() and len(digits) == 7):
+            return None
+        index = int(digits)
+        return index if index < self.count and self.name(index) == name else None
+
+    def unit(self, index: int) -> dict[str, Any]:
+        """The data unit of image ``index``."""
+        width, height = self.sizes[index % len(self.sizes)]
+        return {
+            "data_hash": self.data_hash(index),
+            "title": self.name(index),
+            "dataset_hash": self.dataset_hash,
+            "data_type": "image",
+            "file_type": "image/jpeg",
+            "url": self.url_prefix + self.name(index),
+            "width": width,
+            "height": height,
+            "backing_item_uuid": f"{self.item_prefix}{index:012x}",
+            "created_at": self.created_at,
+        }
+
+    def item(self, index: int) -> dict[str, Any]:
+        """The storage item of image ``index``."""
+        width, height = self.sizes[index % len(self.sizes)]
+        return item_record(
+            self.owner,
+            self.folder_uuid,
+            self.name(index),
+            "image",
+            self.created_at,
+            uuid=f"{self.item_prefix}{index:012x}",
+            url=self.url_prefix + self.name(index),
+            mime_type="image/jpeg",
+            width=width,
+            height=height,
+            file_size=width * height // 4,
+            backed_data_units_count=1,
+            integration_hash=self.integration_hash,
+        )
+
 
 class RowTable:
     """Label rows of one project, in data order.
@@ -122,7 +292,13 @@ class RowTable:
         self._label_index: dict[str, str] = {}
 
     def __len__(self) -> int:
-        return len(self.rows) + self.lazy_count
+        return self.lazy_count + len(self._extra())
+
+    def _extra(self) -> list[LabelRow]:
+        """The materialised rows that are not generated ones, in the order they were added."""
+        if self.index_of is None:
+            return list(self.rows.values())
+        return [row for row in self.rows.values() if self.index_of(row.data_hash) is None]
 
     def add(self, row: LabelRow) -> None:
         self.rows[row.data_hash] = row
@@ -159,16 +335,22 @@ class RowTable:
                 return self.rows.get(row.data_hash, row)
         return None
 
+    def seek(self, start: int = 0) -> Iterator[tuple[int, LabelRow]]:
+        """``(position, row)`` in data order from position ``start`` on, without producing the rows before it.
+
+        The generated rows come first (position = index), then the others; positions stay valid while rows
+        are added, so a listing can resume at one.
+        """
+        if self.factory is not None and self.index_of is not None:
+            for index in range(max(start, 0), self.lazy_count):
+                row = self.factory(index)
+                yield index, self.rows.get(row.data_hash, row)
+        extra = self._extra()
+        for position in range(max(start - self.lazy_count, 0), len(extra)):
+            yield self.lazy_count + position, extra[position]
+
     def __iter__(self) -> Iterator[LabelRow]:
-        if self.factory is None or self.index_of is None:
-            yield from list(self.rows.values())
-            return
-        for index in range(self.lazy_count):
-            row = self.factory(index)
-            yield self.rows.get(row.data_hash, row)
-        for row in list(self.rows.values()):
-            if self.index_of(row.data_hash) is None:
-                yield row
+        return (row for _, row in self.seek())
 
 
 @dataclass
@@ -204,16 +386,16 @@ class Store:
         self.datasets: dict[str, dict[str, Any]] = {}
         #: data units: data_hash -> dict (title, dataset_hash, width, height, ...)
         self.data: dict[str, dict[str, Any]] = {}
-        #: lazily generated data units: (prefix test, factory)
-        self.lazy_data: list[Callable[[str], dict[str, Any] | None]] = []
+        #: images made from their index on demand (data units, dataset rows and storage items)
+        self.generated: list[GeneratedImages] = []
         self.projects: dict[str, Project] = {}
         self.folders: dict[str, dict[str, Any]] = {}
         self.items: dict[str, dict[str, Any]] = {}
         self.groups: list[dict[str, Any]] = []
         self.integrations: dict[str, dict[str, Any]] = {}
         self.upload_jobs: dict[str, dict[str, Any]] = {}
-        #: label rows the SDK wrote through RPC ``labelrow`` PUT/POST: (project_hash, uids)
-        self.label_row_writes: list[tuple[str, Any]] = []
+        #: label rows the SDK wrote through RPC ``labelrow`` PUT/POST: (project_hash, method, uid or uids)
+        self.label_row_writes: list[tuple[str, str, Any]] = []
 
     # -- lookups ---------------------------------------------------------------------------------------
     def user_by_key(self, public_key_hex: str) -> User | None:
@@ -223,13 +405,29 @@ class Store:
         return next((u for u in self.users.values() if u.bearer_token and u.bearer_token == token), None)
 
     def data_unit(self, data_hash: str) -> dict[str, Any] | None:
-        unit = self.data.get(data_hash)
-        if unit is None:
-            for factory in self.lazy_data:
-                unit = factory(data_hash)
-                if unit is not None:
-                    break
-        return unit
+        return self.data.get(data_hash) or self._generated(data_hash, "index_of_data", "unit")
+
+    def item(self, item_uuid: str) -> dict[str, Any] | None:
+        """A storage item, stored or generated."""
+        return self.items.get(item_uuid) or self._generated(item_uuid, "index_of_item", "item")
+
+    def _generated(self, key: str, index_of: str, make: str) -> dict[str, Any] | None:
+        """``images.<make>(index)`` of the generated images whose ``images.<index_of>(key)`` finds ``key``."""
+        for images in self.generated:
+            index = getattr(images, index_of)(key)
+            if index is not None:
+                return getattr(images, make)(index)
+        return None
+
+    def generated_images(self, dataset_hash: str) -> GeneratedImages | None:
+        return next((g for g in self.generated if g.dataset_hash == dataset_hash), None)
+
+    def dataset_data_hashes(self, dataset_hash: str) -> Iterator[str]:
+        """Every data hash of a dataset, generated ones first, each made when it is reached."""
+        images = self.generated_images(dataset_hash)
+        if images is not None:
+            yield from map(images.data_hash, range(images.count))
+        yield from self.datasets[dataset_hash]["data_hashes"]
 
     def folder_path(self, folder_uuid: str) -> list[dict[str, Any]]:
         """``path_to_root`` of a folder: itself first, then its ancestors."""

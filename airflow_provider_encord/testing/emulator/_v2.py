@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import heapq
 import itertools
-import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from airflow_provider_encord.testing.emulator._labels import ontology_editor
 from airflow_provider_encord.testing.emulator._server import ApiError, Context, Router
 from airflow_provider_encord.testing.emulator._store import (
+    GeneratedImages,
     LabelRow,
     Project,
     Store,
@@ -18,6 +20,7 @@ from airflow_provider_encord.testing.emulator._store import (
     now,
     parse_time,
     stable_uuid,
+    within,
 )
 
 router = Router()
@@ -34,35 +37,89 @@ def q_bool(query: dict[str, list[str]], name: str) -> bool | None:
     return None if value is None else value.lower() == "true"
 
 
-def page(items: Iterable[Any], query: dict[str, list[str]], ctx: Context, default_size: int = 100) -> dict:
-    """One page of ``items``: ``pageSize`` (capped by the emulator's ``max_page_size``) from ``pageToken``."""
+#: A collection that resumes at a page token itself: ``source(token)`` yields ``(token, item)`` from the item
+#: ``token`` names on (the first item for ``None``), each with the token that resumes at that item.
+Seekable = Callable[[str | None], Iterator[tuple[str, Any]]]
+
+
+def page(
+    source: Sequence[Any] | Seekable,
+    query: dict[str, list[str]],
+    ctx: Context,
+    dto: Callable[[Any], Any] | None = None,
+    default_size: int = 100,
+) -> dict:
+    """One page: ``pageSize`` items (capped by the emulator's ``max_page_size``) from ``pageToken``.
+
+    For a sequence the token is an offset into it; a :data:`Seekable` source makes its own tokens, so a page
+    of a generated collection costs the page, not every item before it. ``dto`` converts the page's items.
+    """
+    token = q(query, "pageToken")
     try:
-        size = int(q(query, "pageSize") or default_size)
-        offset = int(q(query, "pageToken") or 0)
+        size = max(1, min(int(q(query, "pageSize") or default_size), ctx.max_page_size))
+        if callable(source):
+            window = list(itertools.islice(source(token), size + 1))
+            next_token = window[size][0] if len(window) > size else None
+            items = [item for _, item in window[:size]]
+        else:
+            offset = int(token or 0)
+            if offset < 0:
+                raise ValueError(f"negative page token {token!r}")
+            items = list(source[offset : offset + size])
+            next_token = str(offset + size) if len(source) > offset + size else None
     except ValueError as err:
         raise ApiError(400, f"Invalid paging parameter: {err}") from err
-    size = max(1, min(size, ctx.max_page_size))
-    window = list(itertools.islice(items, offset, offset + size + 1))
-    more = len(window) > size
-    return {"results": window[:size], "nextPageToken": str(offset + size) if more else None}
+    return {"results": [dto(i) for i in items] if dto else items, "nextPageToken": next_token}
+
+
+def merged(streams: list[Callable[[int], Iterator[tuple[int, Any]]]], key: Callable, desc: bool) -> Seekable:
+    """A seekable merge of sorted streams; ``stream(start)`` yields ``(position, item)`` from ``start`` on.
+
+    The token lists where each stream resumes (``"120.3"``), so no stream is read from its beginning again.
+    """
+
+    def tagged(number: int, stream: Iterator[tuple[int, Any]]) -> Iterator[tuple[Any, int, int, Any]]:
+        return ((key(item), number, position, item) for position, item in stream)
+
+    def source(token: str | None) -> Iterator[tuple[str, Any]]:
+        starts = [int(part) for part in token.split(".")] if token else [0] * len(streams)
+        if len(starts) != len(streams) or min(starts, default=0) < 0:
+            raise ValueError(f"page token {token!r} does not fit this listing")
+        heads = [
+            tagged(number, stream(start))
+            for number, (stream, start) in enumerate(zip(streams, starts, strict=True))
+        ]
+        positions = list(starts)
+        for _, number, position, item in heapq.merge(*heads, reverse=desc):
+            positions[number] = position
+            yield ".".join(map(str, positions)), item
+            positions[number] = position + 1
+
+    return source
 
 
 def title_filters(
     query: dict[str, list[str]], record: dict[str, Any], desc_names=("descEq", "descLike")
 ) -> bool:
-    """The common listing filters: title/description equal or LIKE, created/edited before/after."""
+    """The common listing filters: title/description equal or LIKE, created/edited after (on or after) and
+    before (strictly before)."""
     title, description = record["title"], record.get("description") or ""
     checks = [
         (q(query, "titleEq"), lambda v: title == v),
         (q(query, "titleLike"), lambda v: like(v, title)),
         (q(query, desc_names[0]), lambda v: description == v),
         (q(query, desc_names[1]), lambda v: like(v, description)),
-        (parse_time(q(query, "createdBefore")), lambda v: record["created_at"] < v),
-        (parse_time(q(query, "createdAfter")), lambda v: record["created_at"] >= v),
-        (parse_time(q(query, "editedBefore")), lambda v: record["last_edited_at"] < v),
-        (parse_time(q(query, "editedAfter")), lambda v: record["last_edited_at"] >= v),
     ]
-    return all(check(value) for value, check in checks if value is not None)
+    try:
+        if not all(check(value) for value, check in checks if value is not None):
+            return False
+    except ValueError as err:  # a malformed LIKE pattern
+        raise ApiError(400, str(err)) from err
+    return within(
+        record["created_at"], parse_time(q(query, "createdAfter")), parse_time(q(query, "createdBefore"))
+    ) and within(
+        record["last_edited_at"], parse_time(q(query, "editedAfter")), parse_time(q(query, "editedBefore"))
+    )
 
 
 def _project(store: Store, project_hash: str) -> Project:
@@ -103,18 +160,14 @@ def get_project(ctx: Context, query: dict, body: Any, p: str) -> dict:
 
 @router.route("GET", "/projects")
 def list_projects(ctx: Context, query: dict, body: Any) -> dict:
-    projects = (
-        project_dto(ctx.store, project, ctx.user.email)
-        for project in ctx.store.projects.values()
-        if title_filters(query, vars(project))
-    )
-    return page(projects, query, ctx)
+    projects = [project for project in ctx.store.projects.values() if title_filters(query, vars(project))]
+    return page(projects, query, ctx, lambda project: project_dto(ctx.store, project, ctx.user.email))
 
 
 @router.route("GET", "/projects/{p}/users")
 def list_project_users(ctx: Context, query: dict, body: Any, p: str) -> dict:
     project = _project(ctx.store, p)
-    users = ({"userEmail": email, "userRole": role} for email, role in project.users.items())
+    users = [{"userEmail": email, "userRole": role} for email, role in project.users.items()]
     return page(users, query, ctx)
 
 
@@ -141,8 +194,8 @@ def get_ontology(ctx: Context, query: dict, body: Any, o: str) -> dict:
 
 @router.route("GET", "/ontologies")
 def list_ontologies(ctx: Context, query: dict, body: Any) -> dict:
-    found = (ontology_dto(o) for o in ctx.store.ontologies.values() if title_filters(query, o))
-    return page(found, query, ctx)
+    found = [o for o in ctx.store.ontologies.values() if title_filters(query, o)]
+    return page(found, query, ctx, ontology_dto)
 
 
 @router.route("POST", "/ontologies")
@@ -229,18 +282,18 @@ def list_datasets(ctx: Context, query: dict, body: Any) -> dict:
 
 
 # -- groups ----------------------------------------------------------------------------------------------
+def group_dto(group: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "groupHash": group["group_hash"],
+        "name": group["name"],
+        "description": group["description"],
+        "createdAt": iso(group["created_at"]),
+    }
+
+
 @router.route("GET", "/user/current-organisation/groups")
 def list_groups(ctx: Context, query: dict, body: Any) -> dict:
-    groups = (
-        {
-            "groupHash": g["group_hash"],
-            "name": g["name"],
-            "description": g["description"],
-            "createdAt": iso(g["created_at"]),
-        }
-        for g in ctx.store.groups
-    )
-    return page(groups, query, ctx)
+    return page(ctx.store.groups, query, ctx, group_dto)
 
 
 # -- storage ---------------------------------------------------------------------------------------------
@@ -335,13 +388,13 @@ def create_folder(ctx: Context, query: dict, body: Any) -> dict:
 @router.route("GET", "/storage/folders")
 def list_top_folders(ctx: Context, query: dict, body: Any) -> dict:
     folders = [f for f in ctx.store.folders.values() if f["parent"] is None and _folder_filter(query, f)]
-    return page((folder_dto(ctx.store, f) for f in _sorted_folders(query, folders)), query, ctx)
+    return page(_sorted_folders(query, folders), query, ctx, lambda f: folder_dto(ctx.store, f))
 
 
 @router.route("GET", "/storage/search/folders")
 def search_folders(ctx: Context, query: dict, body: Any) -> dict:
     folders = [f for f in ctx.store.folders.values() if _folder_filter(query, f)]
-    return page((folder_dto(ctx.store, f) for f in _sorted_folders(query, folders)), query, ctx)
+    return page(_sorted_folders(query, folders), query, ctx, lambda f: folder_dto(ctx.store, f))
 
 
 @router.route("GET", "/storage/folders/{f}")
@@ -357,7 +410,7 @@ def list_subfolders(ctx: Context, query: dict, body: Any, f: str) -> dict:
     if f not in ctx.store.folders:
         raise ApiError(404, f"Folder {f} not found")
     folders = [c for c in ctx.store.folders.values() if c["parent"] == f and _folder_filter(query, c)]
-    return page((folder_dto(ctx.store, c) for c in _sorted_folders(query, folders)), query, ctx)
+    return page(_sorted_folders(query, folders), query, ctx, lambda c: folder_dto(ctx.store, c))
 
 
 def _descendants(store: Store, folder_uuid: str) -> set[str]:
@@ -377,16 +430,38 @@ def list_items(ctx: Context, query: dict, body: Any, f: str) -> dict:
     folders = _descendants(ctx.store, f) if q_bool(query, "isRecursive") else {f}
     search = (q(query, "search") or "").lower()
     types = set(query.get("itemTypes") or [])
-    items = [
-        item
-        for item in ctx.store.items.values()
-        if item["parent"] in folders
-        and (not search or search in item["name"].lower())
-        and (not types or item["item_type"] in types)
-    ]
-    key = "created_at" if q(query, "order") == "createdAt" else "name"
-    items.sort(key=lambda i: (i[key], i["uuid"]), reverse=q_bool(query, "desc") is True)
-    return page((item_dto(i) for i in items), query, ctx)
+    order = "created_at" if q(query, "order") == "createdAt" else "name"
+    desc = q_bool(query, "desc") is True
+
+    def key(item: dict[str, Any]) -> tuple:
+        return item[order], item["uuid"]
+
+    stored = sorted(
+        (
+            item
+            for item in ctx.store.items.values()
+            if item["parent"] in folders
+            and (not search or search in item["name"].lower())
+            and (not types or item["item_type"] in types)
+        ),
+        key=key,
+        reverse=desc,
+    )
+    streams = [lambda start: ((i, stored[i]) for i in range(start, len(stored)))]
+    for images in ctx.store.generated:
+        if images.folder_uuid in folders and (not types or "image" in types):
+            streams.append(functools.partial(_generated_items, images, search, desc))
+    return page(merged(streams, key, desc), query, ctx, item_dto)
+
+
+def _generated_items(
+    images: GeneratedImages, search: str, desc: bool, start: int
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The storage items of generated images from position ``start``, in name order (see GeneratedImages)."""
+    for position in range(start, images.count):
+        index = images.count - 1 - position if desc else position
+        if not search or search in images.name(index).lower():
+            yield position, images.item(index)
 
 
 # -- workflow --------------------------------------------------------------------------------------------
@@ -441,14 +516,17 @@ def list_tasks(ctx: Context, query: dict, body: Any, p: str, s: str) -> dict:
                 return False
         return True
 
+    def dto(row: LabelRow) -> dict[str, Any]:
+        return _task_dto(ctx, stage.stage_type, row)
+
     if data_hashes:  # direct lookups instead of a scan (large projects)
-        candidates: Iterable[LabelRow] = (
-            r for r in map(project.rows.get, sorted(data_hashes)) if r is not None
-        )
-    else:
-        candidates = iter(project.rows)
-    tasks = (_task_dto(ctx, stage.stage_type, row) for row in candidates if wanted(row))
-    return page(tasks, query, ctx)
+        found = [r for r in map(project.rows.get, sorted(data_hashes)) if r is not None and wanted(r)]
+        return page(found, query, ctx, dto)
+
+    def tasks(token: str | None) -> Iterator[tuple[str, LabelRow]]:
+        return ((str(position), row) for position, row in project.rows.seek(int(token or 0)) if wanted(row))
+
+    return page(tasks, query, ctx, dto)
 
 
 def _task_in_stage(project: Project, stage_uuid: str, task_uuid: str) -> LabelRow:
@@ -522,7 +600,3 @@ def move_tasks(ctx: Context, query: dict, body: Any, p: str, s: str) -> None:
     for row in rows:
         _move(row, destination.uuid)
     return None
-
-
-def client_metadata(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value or {})
