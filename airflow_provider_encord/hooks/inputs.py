@@ -175,11 +175,15 @@ def validate_datetime(value: Any, param: str) -> datetime | None:
 def like_pattern(text: str | None) -> str | None:
     """Turn user text into an SQL LIKE pattern matching it anywhere (``cat`` -> ``%cat%``).
 
-    Text that already holds a ``%`` is taken as a pattern and passed unchanged.
+    In plain text, ``_`` and ``\\`` are escaped with a backslash (LIKE's default escape character), so that
+    ``team_a`` matches only titles containing ``team_a``. Text that holds a ``%`` is taken as a LIKE pattern
+    and passed unchanged, wildcards and all.
     """
     if text is None or text == "":
         return None
-    return text if "%" in text else f"%{text}%"
+    if "%" in text:
+        return text
+    return "%" + text.replace("\\", "\\\\").replace("_", "\\_") + "%"
 
 
 def _media_key(url: str) -> str | None:

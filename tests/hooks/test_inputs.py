@@ -113,6 +113,8 @@ def test_uuid_emails_and_datetimes():
 
 def test_like_pattern_is_a_partial_match_unless_already_a_pattern():
     assert like_pattern("street") == "%street%"
+    assert like_pattern("team_a") == r"%team\_a%", "an underscore in plain text is not a wildcard"
+    assert like_pattern("a\\b") == r"%a\\b%"
     assert like_pattern("street%") == "street%"
     assert like_pattern("") is None
     assert like_pattern(None) is None

@@ -81,6 +81,14 @@ def test_list_datasets_partial_title(read_hook, shared_emulator):
     assert _is_iso(datasets[0]["created_at"])
 
 
+def test_an_underscore_in_title_like_is_not_a_wildcard(read_hook, shared_emulator):
+    # As a LIKE wildcard, "o_d" would match "Dem(o d)ataset"; as text it matches nothing here.
+    assert read_hook.list_datasets(title_like="o_d")["datasets"] == []
+    rows = read_hook.list_label_rows(shared_emulator.ids["project_hash"], data_title_like="street_0")
+    assert rows["label_rows"] and all("street_0" in r["data_title"] for r in rows["label_rows"])
+    assert read_hook.list_datasets(title_like="Dem%set")["datasets"], "text with % stays a LIKE pattern"
+
+
 def test_get_dataset_never_fetches_data_rows(read_hook, shared_emulator):
     dataset = _json_roundtrip(read_hook.get_dataset(shared_emulator.ids["dataset_hash"]))
     assert dataset["dataset_hash"] == shared_emulator.ids["dataset_hash"]
