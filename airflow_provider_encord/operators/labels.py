@@ -127,6 +127,17 @@ def _as_asset(asset: Any, output_path: Any) -> Asset | None:
     raise ValueError(f"asset must be True, an asset URI or an Asset, got {type(asset).__name__}.")
 
 
+def _with_outlet(outlets: Any, asset: Asset) -> list[Any]:
+    """``outlets`` (one outlet, a list, a tuple or None) as a flat list that ends with ``asset``."""
+    if outlets is None:
+        listed: list[Any] = []
+    elif isinstance(outlets, (list, tuple, set, frozenset)):
+        listed = list(outlets)
+    else:
+        listed = [outlets]
+    return listed if asset in listed else [*listed, asset]
+
+
 class ExportCocoOperator(EncordBaseOperator):
     """
     Export an Encord project's labels to one COCO JSON file.
@@ -190,8 +201,7 @@ class ExportCocoOperator(EncordBaseOperator):
     ) -> None:
         self.asset = _as_asset(asset, output_path)
         if self.asset is not None:
-            outlets = kwargs.pop("outlets", None) or []
-            kwargs["outlets"] = [*(outlets if isinstance(outlets, list) else [outlets]), self.asset]
+            kwargs["outlets"] = _with_outlet(kwargs.pop("outlets", None), self.asset)
         super().__init__(**kwargs)
         check_static(project_hash, validate_uuid, "project_hash")
         check_static(output_path, require_str, "output_path")

@@ -9,6 +9,7 @@ import pytest
 from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
+    Asset,
     ObjectStoragePath,
     TaskDeferred,
 )
@@ -224,8 +225,6 @@ def test_export_refuses_a_static_edited_before_that_is_not_a_time():
 
 
 def test_export_declares_an_asset():
-    from airflow.providers.common.compat.sdk import Asset
-
     op = ExportCocoOperator(
         task_id="e",
         project_hash="7692c442-0ac6-5945-82a1-70290e6d6cff",
@@ -250,6 +249,23 @@ def test_export_declares_an_asset():
         )
     with pytest.raises(ValueError, match="bundle_size"):
         ExportCocoOperator(task_id="e4", project_hash=PROJECT, output_path="/x", bundle_size=5000)
+
+
+@pytest.mark.parametrize(
+    "outlets",
+    [
+        (Asset("s3://b/other"),),
+        [Asset("s3://b/other")],
+        Asset("s3://b/other"),
+        (Asset("s3://b/other"), Asset("file:///data/coco.json")),
+    ],
+    ids=["tuple", "list", "one", "already-listed"],
+)
+def test_export_adds_its_asset_to_the_outlets_as_a_flat_list(outlets):
+    op = ExportCocoOperator(
+        task_id="e", project_hash=PROJECT, output_path="/data/coco.json", asset=True, outlets=outlets
+    )
+    assert op.outlets == [Asset("s3://b/other"), Asset("file:///data/coco.json")]
 
 
 def test_upload_files_items_in_the_templated_folder(emulator):
