@@ -150,7 +150,7 @@ class ExportCocoOperator(EncordBaseOperator):
 
     The XCom result holds the path and the counts, never the labels. With ``asset`` the task declares the
     file as an Airflow Asset, so a DAG scheduled on that asset (a training DAG) runs after each new export;
-    the asset event's ``extra`` carries the path and the counts.
+    the asset event's ``extra`` carries the project hash, the path and the counts.
 
     :param project_hash: The project to export (templated).
     :param output_path: Where to write (templated): a local path or any URI Airflow's object storage handles,
@@ -265,17 +265,18 @@ class ExportCocoOperator(EncordBaseOperator):
             result.get("annotations"),
             result.get("categories"),
         )
-        self._record_asset_event(context, result)
+        self._record_asset_event(context, project_hash, result)
         return result
 
-    def _record_asset_event(self, context: Context, result: dict[str, Any]) -> None:
+    def _record_asset_event(self, context: Context, project_hash: str, result: dict[str, Any]) -> None:
+        """Put the checked project hash, the path and the counts in the ``extra`` of the asset event."""
         if self.asset is None or not context:
             return
         outlet_events = context.get("outlet_events")
         if outlet_events is None:
             return
         counts = {k: v for k, v in result.items() if k != "annotations_per_category"}
-        outlet_events[self.asset].extra = {"project_hash": self.project_hash, **counts}
+        outlet_events[self.asset].extra = {"project_hash": project_hash, **counts}
 
 
 class ListLabelRowsOperator(EncordBaseOperator):

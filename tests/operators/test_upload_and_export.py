@@ -268,6 +268,34 @@ def test_export_adds_its_asset_to_the_outlets_as_a_flat_list(outlets):
     assert op.outlets == [Asset("s3://b/other"), Asset("file:///data/coco.json")]
 
 
+def test_export_asset_event_names_the_checked_project_hash(emulator, run_dag, tmp_path):
+    from airflow.providers.common.compat.sdk import DAG
+    from airflow.utils.session import create_session
+
+    try:
+        from airflow.models.asset import AssetEvent, AssetModel
+    except ImportError:  # Airflow 2
+        from airflow.models.dataset import DatasetEvent as AssetEvent
+        from airflow.models.dataset import DatasetModel as AssetModel
+
+    output = tmp_path / "coco.json"
+    with DAG("encord_export_asset_event", schedule=None) as dag:
+        ExportCocoOperator(
+            task_id="export",
+            project_hash=f"  {PROJECT.upper()} ",  # accepted, and normalised before use
+            output_path=str(output),
+            asset=True,
+        )
+    run = run_dag(dag)
+    assert run.state == "success"
+    with create_session() as session:
+        asset = session.query(AssetModel).filter(AssetModel.uri == output.as_uri()).one()
+        column = AssetEvent.asset_id if hasattr(AssetEvent, "asset_id") else AssetEvent.dataset_id
+        event = session.query(AssetEvent).filter(column == asset.id).order_by(AssetEvent.id.desc()).first()
+        assert event.extra["project_hash"] == PROJECT
+        assert event.extra["path"] == str(output) and event.extra["images"] > 0
+
+
 def test_upload_files_items_in_the_templated_folder(emulator):
     folder = emulator.ids["storage_folders"]["videos"]
     op = _upload(
