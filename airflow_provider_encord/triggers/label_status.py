@@ -11,9 +11,15 @@ if TYPE_CHECKING:
 
 
 def format_progress(matched: int, total: int) -> str:
-    """Render progress as ``412/1000 done (41%)``."""
-    percent = int(100 * matched / total) if total else 100
-    return f"{matched}/{total} done ({percent}%)"
+    """
+    Render progress as ``412/1000 done (41%)``.
+
+    Without any row the line says so (``0/0 done (no label rows yet)``) instead of a percentage: an empty
+    project is not done.
+    """
+    if not total:
+        return f"{matched}/{total} done (no label rows yet)"
+    return f"{matched}/{total} done ({int(100 * matched / total)}%)"
 
 
 class LabelStatusTrigger(EncordPollingTrigger):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import pytest
 from airflow.providers.common.compat.sdk import (
@@ -21,12 +20,11 @@ def _sensor(emu, **kwargs):
     return LabelStatusSensor(task_id="wait", project_hash=emu.ids["project_hash"], poke_interval=0, **kwargs)
 
 
-def test_poke_reports_progress_and_returns_label_hashes(encord_emulator, caplog, capfd):
+def test_poke_reports_progress_and_returns_label_hashes(encord_emulator, log_messages):
     sensor = _sensor(encord_emulator)
-    with caplog.at_level(logging.INFO):
-        first = sensor.poke({})
+    first = sensor.poke({})
     assert not first.is_done
-    assert "4/12 done (33%)" in caplog.text + "".join(capfd.readouterr())
+    assert f"Project {encord_emulator.ids['project_hash']}: 4/12 done (33%)" in log_messages()
 
     done = _sensor(encord_emulator, min_count=4).poke({})
     assert done.is_done and len(done.xcom_value) == 4
@@ -120,3 +118,16 @@ def test_templated_condition_is_checked_before_any_request(encord_emulator):
     with pytest.raises(AirflowFailException, match="min_count"):
         sensor.execute({})
     assert encord_emulator.requests == []
+
+
+def test_an_empty_project_is_not_done_and_its_progress_says_so(encord_emulator, log_messages):
+    from airflow_provider_encord.hooks.encord import EncordHook
+
+    hook = EncordHook()
+    dataset = hook.create_dataset("Nothing uploaded yet")["dataset_hash"]
+    project = hook.create_project(
+        "Nothing to label yet", [dataset], ontology_hash=encord_emulator.ids["ontology_hash"]
+    )["project_hash"]
+    result = LabelStatusSensor(task_id="wait", project_hash=project).poke({})
+    assert not result.is_done and result.xcom_value == []
+    assert f"Project {project}: 0/0 done (no label rows yet)" in log_messages()

@@ -140,4 +140,5 @@ def test_the_sdk_runs_off_the_event_loop(emulator):
 
 def test_format_progress():
     assert format_progress(412, 1000) == "412/1000 done (41%)"
-    assert format_progress(0, 0) == "0/0 done (100%)"
+    assert format_progress(999, 1000) == "999/1000 done (99%)"
+    assert format_progress(0, 0) == "0/0 done (no label rows yet)"  # an empty project is not done
