@@ -68,7 +68,42 @@ def test_deferral_round_trip(encord_emulator):
         )
     event = asyncio.run(trigger.run().__anext__())
     assert event.payload["status"] == "success" and event.payload["matched"] == 12
-    assert sensor.execute_complete({}, event=event.payload) == event.payload["label_hashes"]
+    assert "label_hashes" not in event.payload  # read by the worker, not carried through the database
+    assert sorted(sensor.execute_complete({}, event=event.payload)) == sorted(
+        encord_emulator.ids["label_hashes"]
+    )
+
+
+def test_resumed_sensor_defers_again_when_the_condition_no_longer_holds(encord_emulator):
+    ids = encord_emulator.ids
+    sensor = _sensor(encord_emulator, deferrable=True, min_count=5, timeout=600)
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute({})
+    trigger = deferred.value.trigger
+    from airflow_provider_encord.hooks.encord import EncordHook
+
+    hook = EncordHook()
+    in_review = hook.list_label_rows(ids["project_hash"], workflow_stage="Review")["label_rows"]
+    hook.move_workflow_tasks(
+        ids["project_hash"],
+        ids["stages"]["Review"],
+        [in_review[0]["data_hash"]],
+        destination_stage_uuid=ids["stages"]["Complete"],
+    )
+    event = asyncio.run(trigger.run().__anext__())
+    assert event.payload["status"] == "success" and event.payload["matched"] == 5
+
+    # Before the worker resumes, the task is sent back: the sensor waits again, to the same deadline.
+    hook.move_workflow_tasks(
+        ids["project_hash"],
+        ids["stages"]["Complete"],
+        [in_review[0]["data_hash"]],
+        destination_stage_uuid=ids["stages"]["Review"],
+    )
+    with pytest.raises(TaskDeferred) as again:
+        sensor.execute_complete({}, event=event.payload)
+    assert again.value.trigger.end_time == trigger.end_time
+    assert again.value.method_name == "execute_complete"
 
 
 def test_timeout_event_fails_or_skips_with_soft_fail(encord_emulator):

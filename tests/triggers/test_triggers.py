@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import time
 
 import pytest
@@ -20,8 +21,6 @@ def emulator(encord_emulator_factory, monkeypatch):
     emu = encord_emulator_factory(seed="demo", upload_polls=3)
     conn = emu.airflow_connection()
     conn["extra"] = {**conn.get("extra", {}), **FAST}
-    import json
-
     monkeypatch.setenv("AIRFLOW_CONN_ENCORD_DEFAULT", json.dumps(conn))
     return emu
 
@@ -109,13 +108,22 @@ def test_a_passed_deadline_gives_a_timeout_event(emulator):
     assert emulator.ids["project_hash"] in event.payload["message"]
 
 
-def test_label_trigger_success_event_carries_the_label_hashes(emulator):
-    trigger = LabelStatusTrigger(
-        project_hash=emulator.ids["project_hash"], min_count=2, end_time=time.time() + 60
-    )
-    event = _first_event(trigger)
-    assert event.payload["status"] == "success"
-    assert event.payload["matched"] == 4 and len(event.payload["label_hashes"]) == 4
+def test_label_trigger_success_event_carries_counts_not_label_hashes(encord_emulator_factory, monkeypatch):
+    emu = encord_emulator_factory(seed="scale", scale_images=2000, scale_objects=0)
+    for key, value in emu.airflow_env().items():
+        monkeypatch.setenv(key, value)
+    end_time = time.time() + 60
+    event = _first_event(LabelStatusTrigger(project_hash=emu.ids["project_hash"], end_time=end_time))
+    assert event.payload == {
+        "status": "success",
+        "project_hash": emu.ids["project_hash"],
+        "done": True,
+        "matched": 2000,
+        "total": 2000,
+        "end_time": end_time,
+    }
+    # Stored in the metadata database as the task's next_kwargs: its size must not grow with the project.
+    assert len(json.dumps(event.payload)) < 250
 
 
 def test_the_sdk_runs_off_the_event_loop(emulator):
