@@ -45,6 +45,17 @@ def log_messages(caplog: pytest.LogCaptureFixture):
         yield messages
 
 
+@pytest.fixture(params=[("true", True), ("False", False), (None, False)], ids=["true", "false", "unset"])
+def default_deferrable(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """``AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE`` set to true, to false, or unset; the value it means."""
+    setting, expected = request.param
+    if setting is None:
+        monkeypatch.delenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", raising=False)
+    else:
+        monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", setting)
+    return expected
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> None:
     """A SQLite metadata database in the test ``AIRFLOW_HOME``, created once per session (``dag.test()``)."""

@@ -9,13 +9,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, conf
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 from airflow_provider_encord.hooks.inputs import build_upload_registration, validate_uuid
 from airflow_provider_encord.links.encord import EncordDatasetLink
 from airflow_provider_encord.operators.base import (
     EncordBaseOperator,
     check_static,
+    default_deferrable,
     optional_uuid,
     parse_list_text,
     require_str,
@@ -130,8 +131,8 @@ class UploadDataOperator(EncordBaseOperator):
     :param wait_for_completion: Wait until the job has finished; False returns as soon as it has started.
     :param timeout: How long to wait for the job, in seconds or a timedelta. The job is not stopped.
     :param poll_interval: Seconds between two status checks.
-    :param deferrable: Wait in the triggerer instead of the worker. Defaults to the
-        ``[operators] default_deferrable`` setting.
+    :param deferrable: Wait in the triggerer instead of the worker. Unset, the ``[operators]
+        default_deferrable`` setting decides (read when the DAG is parsed).
     :param encord_conn_id: The Airflow connection to Encord.
     :return: ``{"dataset_hash", "upload_job_id", "status", "data_hashes", "units_done_count",
         "units_error_count", "units_pending_count", "units_cancelled_count", "errors"}`` (at most 100 errors);
@@ -161,7 +162,7 @@ class UploadDataOperator(EncordBaseOperator):
         wait_for_completion: bool = True,
         timeout: float | timedelta = 3600,
         poll_interval: float = 10,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        deferrable: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -186,7 +187,7 @@ class UploadDataOperator(EncordBaseOperator):
         self.wait_for_completion = wait_for_completion
         self.wait_timeout = _seconds("timeout", timeout)
         self.poll_interval = _seconds("poll_interval", poll_interval)
-        self.deferrable = deferrable
+        self.deferrable = default_deferrable(deferrable)
 
     def _resolve_files(self) -> list[str] | dict[str, Any]:
         if self.file_urls_path is not None:

@@ -15,7 +15,6 @@ from airflow.providers.common.compat.sdk import (
     AirflowSkipException,
     BaseSensorOperator,
     PokeReturnValue,
-    conf,
 )
 
 from airflow_provider_encord.hooks.inputs import validate_statuses, validate_uuid
@@ -23,6 +22,7 @@ from airflow_provider_encord.links.encord import EncordProjectLink, app_url_from
 from airflow_provider_encord.operators.base import (
     DEFAULT_CONN_ID,
     check_static,
+    default_deferrable,
     optional_str,
     str_list,
 )
@@ -73,7 +73,8 @@ class LabelStatusSensor(BaseSensorOperator):
     :param data_hashes: Only these data units count; each must be in the project (templated).
     :param through_stage: Done once no task is left in this workflow stage or an earlier one; the stage's UUID
         or title (templated). Replaces ``target_statuses``.
-    :param deferrable: Wait in the triggerer. Defaults to the ``[operators] default_deferrable`` setting.
+    :param deferrable: Wait in the triggerer. Unset, the ``[operators] default_deferrable`` setting decides
+        (read when the DAG is parsed).
     :param encord_conn_id: The Airflow connection to Encord.
     :return: The label hashes of the matching rows (unlabelled rows have none).
     """
@@ -97,7 +98,7 @@ class LabelStatusSensor(BaseSensorOperator):
         min_count: int | None = None,
         data_hashes: list[str] | str | None = None,
         through_stage: str | None = None,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        deferrable: bool | None = None,
         encord_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
@@ -119,7 +120,7 @@ class LabelStatusSensor(BaseSensorOperator):
         self.min_count = min_count
         self.data_hashes = data_hashes
         self.through_stage = through_stage
-        self.deferrable = deferrable
+        self.deferrable = default_deferrable(deferrable)
         self.encord_conn_id = encord_conn_id
 
     @cached_property

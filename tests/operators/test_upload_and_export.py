@@ -62,6 +62,19 @@ def test_upload_deferral_round_trip(emulator):
     assert result["units_done_count"] == 2 and len(result["data_hashes"]) == 2
 
 
+def test_upload_deferrable_defaults_to_the_setting(emulator, default_deferrable):
+    deferrable = default_deferrable
+    op = _upload(emulator, file_urls=["s3://bucket/a.jpg"])
+    assert op.deferrable is deferrable
+    if deferrable:
+        with pytest.raises(TaskDeferred):
+            op.execute({})
+    else:
+        assert op.execute({})["status"] == "DONE"  # waited in the worker
+    explicit = _upload(emulator, file_urls=["s3://b/a.jpg"], deferrable=not deferrable)
+    assert explicit.deferrable is not deferrable  # an explicit argument wins over the setting
+
+
 def test_upload_failure_names_the_files_and_why(emulator):
     urls = ["s3://bucket/ok.jpg", "ftp://old-server/bad.jpg"]
     with pytest.raises(AirflowFailException) as failure:

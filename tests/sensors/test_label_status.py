@@ -106,6 +106,16 @@ def test_resumed_sensor_defers_again_when_the_condition_no_longer_holds(encord_e
     assert again.value.method_name == "execute_complete"
 
 
+def test_deferrable_defaults_to_the_setting(encord_emulator, default_deferrable):
+    deferrable = default_deferrable
+    sensor = _sensor(encord_emulator, timeout=0)
+    assert sensor.deferrable is deferrable
+    # Not done yet: a deferrable sensor hands the wait to a trigger, a poking one times out at once.
+    with pytest.raises(TaskDeferred if deferrable else AirflowSensorTimeout):
+        sensor.execute({})
+    assert _sensor(encord_emulator, deferrable=not deferrable).deferrable is not deferrable  # argument wins
+
+
 def test_timeout_event_fails_or_skips_with_soft_fail(encord_emulator):
     event = {"status": "timeout", "message": "did not meet the condition before the deadline."}
     sensor = _sensor(encord_emulator, deferrable=True)
