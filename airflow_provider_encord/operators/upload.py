@@ -237,12 +237,6 @@ class UploadDataOperator(EncordBaseOperator):
                 timeout=None,
             )
         while status.get("status") not in FINISHED_UPLOAD_STATES:
-            if time.time() >= end_time:
-                raise AirflowFailException(
-                    f"Upload job {job_id} on dataset {dataset_hash} had not finished after "
-                    f"{self.wait_timeout:g}s; "
-                    "it may still be running in Encord. Raise timeout to wait longer."
-                )
             self.log.info(
                 "Upload job %s: %s done, %s failed, %s pending",
                 job_id,
@@ -250,6 +244,12 @@ class UploadDataOperator(EncordBaseOperator):
                 status.get("units_error_count"),
                 status.get("units_pending_count"),
             )
+            if time.time() >= end_time:
+                raise AirflowFailException(
+                    f"Upload job {job_id} on dataset {dataset_hash} had not finished after "
+                    f"{self.wait_timeout:g}s ({status.get('units_pending_count')} file(s) still pending); "
+                    "it may still be running in Encord. Raise timeout to wait longer."
+                )
             time.sleep(min(self.poll_interval, max(0.0, end_time - time.time())))
             status = self.hook.get_upload_status(dataset_hash, job_id)
         return self._finish(status)

@@ -89,6 +89,26 @@ def test_upload_failure_names_the_files_and_why(emulator):
     assert "bad.jpg" in kept["errors"][0]
 
 
+def test_upload_wait_in_the_worker_gives_up_at_the_timeout(
+    encord_emulator_factory, monkeypatch, log_messages
+):
+    pending = encord_emulator_factory(seed="demo", upload_polls=10**9)  # the job never finishes
+    for key, value in pending.airflow_env().items():
+        monkeypatch.setenv(key, value)
+    op = _upload(pending, file_urls=["s3://bucket/a.jpg"], deferrable=False, timeout=0.3)
+    with pytest.raises(
+        AirflowFailException,
+        match=r"had not finished after 0.3s \(1 file\(s\) still pending\).*Raise timeout",
+    ):
+        op.execute({})
+    job = next(iter(pending.store.upload_jobs.values()))
+    assert job["polls"] >= 2  # it kept checking until the deadline
+    progress = f"Upload job {job['process_hash']}: 0 done, 0 failed, 1 pending"
+    assert log_messages().count(progress) == job["polls"]  # one progress line per check
+    status = EncordHook().get_upload_status(pending.ids["dataset_hash"], job["process_hash"])
+    assert status["status"] == "PENDING"  # the job is left running in Encord
+
+
 def test_upload_timeout_event_is_a_clear_failure(emulator):
     op = _upload(emulator, file_urls=["s3://bucket/a.jpg"], deferrable=True)
     event = {"status": "timeout", "message": "Upload job X on dataset Y had not finished by the deadline."}
