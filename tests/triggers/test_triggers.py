@@ -8,8 +8,16 @@ import json
 import time
 
 import pytest
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSkipException,
+    TaskDeferred,
+)
 
 from airflow_provider_encord.hooks.encord import EncordHook
+from airflow_provider_encord.operators import UploadDataOperator
+from airflow_provider_encord.sensors import LabelStatusSensor
 from airflow_provider_encord.triggers.label_status import LabelStatusTrigger, format_progress
 from airflow_provider_encord.triggers.upload import EncordUploadTrigger
 
@@ -90,6 +98,56 @@ def test_transient_errors_are_retried_a_bounded_number_of_times(emulator):
     )
     assert event.payload["status"] == "error" and event.payload["retryable"] is True
     assert "3 checks in a row failed" in event.payload["message"]
+
+
+def _deferred_trigger(task):
+    with pytest.raises(TaskDeferred) as deferred:
+        task.execute({})
+    return deferred.value.trigger
+
+
+def _assert_retryable(event, task, budget):
+    assert event.payload["status"] == "error" and event.payload["retryable"] is True
+    assert f"{budget + 1} checks in a row failed" in event.payload["message"]
+    with pytest.raises(AirflowException, match="checks in a row failed") as failure:
+        task.execute_complete({}, event=event.payload)
+    assert not isinstance(failure.value, AirflowFailException)  # Airflow retries the task
+
+
+def test_upload_retryable_event_fails_the_task_so_that_it_is_retried(emulator):
+    op = UploadDataOperator(
+        task_id="upload",
+        dataset_hash=emulator.ids["dataset_hash"],
+        integration_id=emulator.ids["integration_id"],
+        file_urls=["s3://bucket/a.jpg"],
+        deferrable=True,
+        poll_interval=0.01,
+    )
+    trigger = _deferred_trigger(op)
+    budget = trigger.max_poll_errors
+    fault = emulator.add_fault("rpc:datasetdatalongpolling:GET", "status", status=503, times=budget + 1)
+    _assert_retryable(_first_event(trigger), op, budget)
+    assert fault.fired == budget + 1
+
+
+@pytest.mark.parametrize("soft_fail", [False, True])
+def test_sensor_retryable_event_fails_the_task_so_that_it_is_retried(emulator, soft_fail):
+    sensor = LabelStatusSensor(
+        task_id="wait",
+        project_hash=emulator.ids["project_hash"],
+        deferrable=True,
+        poke_interval=0,
+        soft_fail=soft_fail,  # a server error is no timeout: never a skip
+    )
+    trigger = _deferred_trigger(sensor)
+    budget = trigger.max_poll_errors
+    fault = emulator.add_fault("rpc:labelrowmetadata:GET", "status", status=503, times=budget + 1)
+    event = _first_event(trigger)
+    _assert_retryable(event, sensor, budget)
+    with pytest.raises(AirflowException) as resumed:
+        sensor.resume_execution("execute_complete", {"event": event.payload}, {})
+    assert not isinstance(resumed.value, (AirflowFailException, AirflowSkipException))
+    assert fault.fired == budget + 1
 
 
 def test_a_non_retryable_error_ends_the_wait_at_once(emulator):
