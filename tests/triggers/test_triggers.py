@@ -76,7 +76,7 @@ def _start_upload(emu):
     return hook.start_upload(emu.ids["dataset_hash"], emu.ids["integration_id"], ["s3://bucket/a.jpg"])
 
 
-def test_upload_trigger_waits_until_the_job_is_done(emulator):
+def test_upload_trigger_waits_until_the_job_is_done(emulator, log_messages):
     job = _start_upload(emulator)
     trigger = EncordUploadTrigger(**job, end_time=time.time() + 60, poll_interval=0)
     event = _first_event(trigger)
@@ -84,6 +84,11 @@ def test_upload_trigger_waits_until_the_job_is_done(emulator):
     assert event.payload["upload_status"] == "DONE" and event.payload["units_done_count"] == 1
     polls = [r for r in emulator.requests if "datasetdatalongpolling" in str(r)]
     assert len(polls) >= 4  # three PENDING answers, then DONE
+    progress = [m for m in log_messages() if m.startswith(f"Upload job {job['upload_job_id']}: ")]
+    assert progress == [
+        *[f"Upload job {job['upload_job_id']}: PENDING (0 done, 0 failed, 1 pending)"] * 3,
+        f"Upload job {job['upload_job_id']}: DONE (1 done, 0 failed, 0 pending)",
+    ]  # one line per check
 
 
 def test_transient_errors_are_retried_a_bounded_number_of_times(emulator):
@@ -114,7 +119,7 @@ def _assert_retryable(event, task, budget):
     assert not isinstance(failure.value, AirflowFailException)  # Airflow retries the task
 
 
-def test_upload_retryable_event_fails_the_task_so_that_it_is_retried(emulator):
+def test_upload_retryable_event_fails_the_task_so_that_it_is_retried(emulator, log_messages):
     op = UploadDataOperator(
         task_id="upload",
         dataset_hash=emulator.ids["dataset_hash"],
@@ -128,6 +133,10 @@ def test_upload_retryable_event_fails_the_task_so_that_it_is_retried(emulator):
     fault = emulator.add_fault("rpc:datasetdatalongpolling:GET", "status", status=503, times=budget + 1)
     _assert_retryable(_first_event(trigger), op, budget)
     assert fault.fired == budget + 1
+    tolerated = [m for m in log_messages() if m.startswith("Check failed")]
+    assert [m.split(":")[0] for m in tolerated] == [
+        f"Check failed ({n} of {budget} tolerated in a row)" for n in range(1, budget + 1)
+    ]
 
 
 @pytest.mark.parametrize("soft_fail", [False, True])
@@ -166,7 +175,9 @@ def test_a_passed_deadline_gives_a_timeout_event(emulator):
     assert emulator.ids["project_hash"] in event.payload["message"]
 
 
-def test_label_trigger_success_event_carries_counts_not_label_hashes(encord_emulator_factory, monkeypatch):
+def test_label_trigger_success_event_carries_counts_not_label_hashes(
+    encord_emulator_factory, monkeypatch, log_messages
+):
     emu = encord_emulator_factory(seed="scale", scale_images=2000, scale_objects=0)
     for key, value in emu.airflow_env().items():
         monkeypatch.setenv(key, value)
@@ -182,6 +193,20 @@ def test_label_trigger_success_event_carries_counts_not_label_hashes(encord_emul
     }
     # Stored in the metadata database as the task's next_kwargs: its size must not grow with the project.
     assert len(json.dumps(event.payload)) < 250
+    assert f"Project {emu.ids['project_hash']}: 2000/2000 done (100%)" in log_messages()
+
+
+def test_label_trigger_logs_the_progress_of_each_check(emulator, log_messages):
+    project = emulator.ids["project_hash"]
+    emulator.add_fault("rpc:labelrowmetadata:GET", "status", status=503, times=1)
+    trigger = LabelStatusTrigger(
+        project_hash=project, min_count=4, end_time=time.time() + 60, poll_interval=0
+    )
+    assert _first_event(trigger).payload["status"] == "success"
+    progress = [m for m in log_messages() if m.startswith((f"Project {project}:", "Check failed"))]
+    assert len(progress) == 2
+    assert progress[0].startswith("Check failed (1 of 5 tolerated in a row): Could not list the label rows")
+    assert progress[1] == f"Project {project}: 4/12 done (33%)"
 
 
 def test_the_sdk_runs_off_the_event_loop(emulator):
