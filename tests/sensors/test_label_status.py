@@ -43,6 +43,63 @@ def test_poke_mode_execute_returns_label_hashes(encord_emulator):
     assert len(result) == 4
 
 
+class _ReviewedBetweenChecks(LabelStatusSensor):
+    """The sensor under test; the reviewers approve everything in Review after its first, unmet check."""
+
+    def poke(self, context):
+        result = super().poke(context)
+        if not result.is_done:
+            from airflow_provider_encord.hooks.encord import EncordHook
+
+            hook = EncordHook()
+            stage = hook.get_workflow_stages(self.project_hash)["stages"][1]["uuid"]
+            in_review = hook.list_label_rows(self.project_hash, workflow_stage=stage)["label_rows"]
+            hook.move_workflow_tasks(
+                self.project_hash, stage, [r["data_hash"] for r in in_review], pathway_name="approve"
+            )
+        return result
+
+
+def _reschedule_count(dag_run, task_id: str) -> int:
+    from airflow.models.taskreschedule import TaskReschedule
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        query = session.query(TaskReschedule)
+        if hasattr(TaskReschedule, "ti_id"):  # Airflow 3: a reschedule points at its task instance
+            from airflow.models.taskinstance import TaskInstance
+
+            query = query.join(TaskInstance, TaskReschedule.ti_id == TaskInstance.id)
+            query = query.filter(TaskInstance.run_id == dag_run.run_id, TaskInstance.task_id == task_id)
+        else:
+            query = query.filter(TaskReschedule.run_id == dag_run.run_id, TaskReschedule.task_id == task_id)
+        return query.count()
+
+
+def test_reschedule_mode_frees_the_worker_between_checks(encord_emulator, run_dag, xcoms):
+    from airflow.providers.common.compat.sdk import DAG
+
+    from airflow_provider_encord.hooks.encord import EncordHook
+
+    ids = encord_emulator.ids
+    in_review = EncordHook().list_label_rows(ids["project_hash"], workflow_stage="Review")["label_rows"]
+    assert [r["data_hash"] for r in in_review] == ids["data_hashes"][4:8]
+    with DAG("encord_sensor_reschedule", schedule=None) as dag:
+        _ReviewedBetweenChecks(
+            task_id="reviewed",
+            project_hash=ids["project_hash"],
+            through_stage="Review",
+            data_hashes=ids["data_hashes"][4:8],  # the rows in Review
+            mode="reschedule",
+            poke_interval=0,
+            timeout=60,
+        )
+    run = run_dag(dag)
+    assert run.state == "success"
+    assert _reschedule_count(run, "reviewed") == 1  # the first check was unmet: the task was rescheduled
+    assert sorted(xcoms(run)[("reviewed", "return_value")]) == sorted(r["label_hash"] for r in in_review)
+
+
 def test_deferral_round_trip(encord_emulator):
     sensor = _sensor(encord_emulator, deferrable=True, timeout=600)
     with pytest.raises(TaskDeferred) as deferred:
