@@ -16,6 +16,7 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_encord.hooks.encord import EncordHook
 from airflow_provider_encord.operators import ExportCocoOperator, UploadDataOperator
+from airflow_provider_encord.operators.upload import STATIC_URL_CHECK_LIMIT
 from airflow_provider_encord.triggers.upload import EncordUploadTrigger
 
 PROJECT = "7692c442-0ac6-5945-82a1-70290e6d6cff"
@@ -153,10 +154,26 @@ def test_upload_without_waiting_returns_the_job(emulator):
     assert set(result) == {"dataset_hash", "upload_job_id", "files"} and result["files"] == 1
 
 
+def _frames(count: int = 100_000) -> list[str]:
+    return [f"s3://bucket/frames/{i:06d}.jpg" for i in range(count)]
+
+
 def test_upload_takes_a_large_url_list(emulator):
-    urls = [f"s3://bucket/frames/{i:06d}.jpg" for i in range(100_000)]
-    op = _upload(emulator, file_urls=urls, wait_for_completion=False)
+    op = _upload(emulator, file_urls=_frames(), wait_for_completion=False)
     assert op.execute({})["files"] == 100_000
+
+
+def test_a_long_fixed_list_is_checked_url_by_url_when_the_task_runs(emulator):
+    urls = [*_frames(STATIC_URL_CHECK_LIMIT), "s3://bucket/notes.xyz"]
+    op = _upload(emulator, file_urls=urls)  # parsing a DAG with a long list stays cheap: shape only
+    emulator.clear_requests()
+    with pytest.raises(AirflowFailException, match=r"media type of 's3://bucket/notes.xyz'"):
+        op.execute({})
+    assert emulator.requests == []  # still refused before any request
+    with pytest.raises(ValueError, match=r"file_urls\[1001\]"):
+        _upload(emulator, file_urls=[*urls, ""])  # not a list of URLs at all: refused at parse time
+    with pytest.raises(ValueError, match="media type"):
+        _upload(emulator, file_urls=urls[-STATIC_URL_CHECK_LIMIT:])  # a shorter list: checked in full
 
 
 @pytest.mark.parametrize(
