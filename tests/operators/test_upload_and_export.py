@@ -163,6 +163,57 @@ def test_upload_takes_a_large_url_list(emulator):
     assert op.execute({})["files"] == 100_000
 
 
+@pytest.fixture
+def frames_dataset(emulator) -> str:
+    """A new dataset in no project (the emulator then adds no label rows for 100k files)."""
+    return EncordHook().create_dataset("Frames")["dataset_hash"]
+
+
+def _assert_all_registered(emulator, dataset_hash, result, count=100_000):
+    assert result["status"] == "DONE" and result["units_done_count"] == count
+    assert result["dataset_hash"] == dataset_hash
+    assert set(result["data_hashes"]) == set(emulator.store.datasets[dataset_hash]["data_hashes"])
+    assert len(result["data_hashes"]) == count
+
+
+def test_upload_registers_100k_urls_from_an_object_storage_file(emulator, frames_dataset):
+    _attach_memory_filesystem()
+    listing = ObjectStoragePath("memory://lists/frames.txt")
+    listing.parent.mkdir(parents=True, exist_ok=True)
+    listing.write_text("\n".join(_frames()))
+    op = UploadDataOperator(
+        task_id="upload",
+        dataset_hash=frames_dataset,
+        integration_id=emulator.ids["integration_id"],
+        file_urls_path="memory://lists/frames.txt",
+        deferrable=False,
+        poll_interval=0.01,
+    )
+    _assert_all_registered(emulator, frames_dataset, op.execute({}))
+
+
+def test_upload_registers_100k_urls_from_xcom(emulator, frames_dataset, run_dag, xcoms):
+    from airflow.providers.common.compat.sdk import DAG, task
+
+    with DAG("encord_upload_100k_from_xcom", schedule=None) as dag:
+
+        @task
+        def list_frames() -> list[str]:
+            return _frames()
+
+        UploadDataOperator(
+            task_id="upload",
+            dataset_hash=frames_dataset,
+            integration_id=emulator.ids["integration_id"],
+            file_urls=list_frames(),
+            deferrable=False,
+            poll_interval=0.01,
+        )
+    run = run_dag(dag)
+    assert run.state == "success"
+    _assert_all_registered(emulator, frames_dataset, xcoms(run)[("upload", "return_value")])
+
+
 def test_a_long_fixed_list_is_checked_url_by_url_when_the_task_runs(emulator):
     urls = [*_frames(STATIC_URL_CHECK_LIMIT), "s3://bucket/notes.xyz"]
     op = _upload(emulator, file_urls=urls)  # parsing a DAG with a long list stays cheap: shape only
