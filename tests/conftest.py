@@ -6,6 +6,8 @@ module imports it: a throw-away ``AIRFLOW_HOME`` (nothing is written to ``~/airf
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import tempfile
 
@@ -17,6 +19,41 @@ pytest_plugins = ["airflow_provider_encord.testing.pytest_plugin"]
 
 
 import pytest  # noqa: E402
+
+
+@pytest.fixture
+def log_messages(caplog: pytest.LogCaptureFixture):
+    """
+    The messages logged during the test (INFO and above), as a callable returning a list.
+
+    Airflow 2 logs through the standard ``logging`` module, which ``caplog`` captures; the task SDK of
+    Airflow 3 logs through structlog, which bypasses it, so structlog's events are captured as well.
+    """
+    caplog.set_level(logging.INFO)
+    try:
+        from structlog.testing import capture_logs
+    except ImportError:  # Airflow 2 does not install structlog
+        capture = contextlib.nullcontext([])
+    else:
+        capture = capture_logs()
+    with capture as events:
+
+        def messages() -> list[str]:
+            logged = [record.getMessage() for record in caplog.records]
+            return logged + [str(e.get("event")) for e in events if e.get("log_level") != "debug"]
+
+        yield messages
+
+
+@pytest.fixture(params=[("true", True), ("False", False), (None, False)], ids=["true", "false", "unset"])
+def default_deferrable(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """``AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE`` set to true, to false, or unset; the value it means."""
+    setting, expected = request.param
+    if setting is None:
+        monkeypatch.delenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", raising=False)
+    else:
+        monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", setting)
+    return expected
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator
+from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator, conf
 
 from airflow_provider_encord.hooks.inputs import validate_uuid
 from airflow_provider_encord.links.encord import EncordDatasetLink, EncordProjectLink, app_url_from_domain
@@ -121,6 +121,18 @@ def check_static(value: Any, check: Callable[..., Any], *args: Any) -> None:
     """Run ``check(value, *args)`` now, unless ``value`` is only known at run time (:func:`is_templated`)."""
     if not is_templated(value):
         check(value, *args)
+
+
+def default_deferrable(deferrable: bool | None) -> bool:
+    """
+    ``deferrable`` as given, or when it is None the ``[operators] default_deferrable`` setting.
+
+    The setting is read when the task is created (at DAG parse), not when this module is first imported,
+    so a change of ``AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE`` reaches every DAG parsed after it.
+    """
+    if deferrable is None:
+        return conf.getboolean("operators", "default_deferrable", fallback=False)
+    return bool(deferrable)
 
 
 class EncordBaseOperator(BaseOperator):

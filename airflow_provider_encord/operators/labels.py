@@ -127,6 +127,17 @@ def _as_asset(asset: Any, output_path: Any) -> Asset | None:
     raise ValueError(f"asset must be True, an asset URI or an Asset, got {type(asset).__name__}.")
 
 
+def _with_outlet(outlets: Any, asset: Asset) -> list[Any]:
+    """``outlets`` (one outlet, a list, a tuple or None) as a flat list that ends with ``asset``."""
+    if outlets is None:
+        listed: list[Any] = []
+    elif isinstance(outlets, (list, tuple, set, frozenset)):
+        listed = list(outlets)
+    else:
+        listed = [outlets]
+    return listed if asset in listed else [*listed, asset]
+
+
 class ExportCocoOperator(EncordBaseOperator):
     """
     Export an Encord project's labels to one COCO JSON file.
@@ -139,7 +150,7 @@ class ExportCocoOperator(EncordBaseOperator):
 
     The XCom result holds the path and the counts, never the labels. With ``asset`` the task declares the
     file as an Airflow Asset, so a DAG scheduled on that asset (a training DAG) runs after each new export;
-    the asset event's ``extra`` carries the path and the counts.
+    the asset event's ``extra`` carries the project hash, the path and the counts.
 
     :param project_hash: The project to export (templated).
     :param output_path: Where to write (templated): a local path or any URI Airflow's object storage handles,
@@ -190,8 +201,7 @@ class ExportCocoOperator(EncordBaseOperator):
     ) -> None:
         self.asset = _as_asset(asset, output_path)
         if self.asset is not None:
-            outlets = kwargs.pop("outlets", None) or []
-            kwargs["outlets"] = [*(outlets if isinstance(outlets, list) else [outlets]), self.asset]
+            kwargs["outlets"] = _with_outlet(kwargs.pop("outlets", None), self.asset)
         super().__init__(**kwargs)
         check_static(project_hash, validate_uuid, "project_hash")
         check_static(output_path, require_str, "output_path")
@@ -255,17 +265,18 @@ class ExportCocoOperator(EncordBaseOperator):
             result.get("annotations"),
             result.get("categories"),
         )
-        self._record_asset_event(context, result)
+        self._record_asset_event(context, project_hash, result)
         return result
 
-    def _record_asset_event(self, context: Context, result: dict[str, Any]) -> None:
+    def _record_asset_event(self, context: Context, project_hash: str, result: dict[str, Any]) -> None:
+        """Put the checked project hash, the path and the counts in the ``extra`` of the asset event."""
         if self.asset is None or not context:
             return
         outlet_events = context.get("outlet_events")
         if outlet_events is None:
             return
         counts = {k: v for k, v in result.items() if k != "annotations_per_category"}
-        outlet_events[self.asset].extra = {"project_hash": self.project_hash, **counts}
+        outlet_events[self.asset].extra = {"project_hash": project_hash, **counts}
 
 
 class ListLabelRowsOperator(EncordBaseOperator):

@@ -9,13 +9,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, conf
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 from airflow_provider_encord.hooks.inputs import build_upload_registration, validate_uuid
 from airflow_provider_encord.links.encord import EncordDatasetLink
 from airflow_provider_encord.operators.base import (
     EncordBaseOperator,
     check_static,
+    default_deferrable,
     optional_uuid,
     parse_list_text,
     require_str,
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
 MAX_ERRORS_SHOWN = 20
 #: Error entries kept in the XCom result.
 MAX_ERRORS_RETURNED = 100
+#: A fixed ``file_urls`` list up to this long is checked URL by URL when the DAG is parsed; a longer one only
+#: for its shape then, and URL by URL when the task runs (100k URLs take about half a second to check).
+STATIC_URL_CHECK_LIMIT = 1000
 
 
 def read_url_file(location: str) -> list[str]:
@@ -48,9 +52,9 @@ def read_url_file(location: str) -> list[str]:
     return parse_list_text(text)
 
 
-def check_file_urls(value: Any, name: str = "file_urls") -> list[str] | dict[str, Any]:
+def check_file_urls(value: Any, name: str = "file_urls") -> dict[str, Any]:
     """
-    Return the files to register: URLs without duplicates, or a registration object as is.
+    Return Encord's registration object for the files: the URLs (each sent once), or a given object as is.
 
     A string is read as a list (JSON, Python repr, or one URL a line) unless it holds a JSON object. Raises
     ``ValueError`` naming the first URL that is not a cloud URL of a known media type.
@@ -64,15 +68,24 @@ def check_file_urls(value: Any, name: str = "file_urls") -> list[str] | dict[str
             ) from None
     if isinstance(value, dict):
         return build_upload_registration(value)
-    urls = list(dict.fromkeys(str_list(value, name)))
-    build_upload_registration(urls)
-    return urls
+    return build_upload_registration(list(dict.fromkeys(str_list(value, name))))
 
 
-def _file_count(files: list[str] | dict[str, Any]) -> int:
-    if isinstance(files, dict):
-        return sum(len(v) for v in files.values() if isinstance(v, list))
-    return len(files)
+def check_static_file_urls(value: Any) -> None:
+    """
+    Check a ``file_urls`` fixed in the DAG file, at parse time.
+
+    In full up to :data:`STATIC_URL_CHECK_LIMIT` URLs; a longer list only for being a list of non-empty
+    strings, so that parsing the DAG stays cheap. Its URLs are checked when the task runs, before any request.
+    """
+    if isinstance(value, (list, tuple, set, frozenset)) and len(value) > STATIC_URL_CHECK_LIMIT:
+        str_list(value, "file_urls")
+    else:
+        check_file_urls(value)
+
+
+def _file_count(registration: dict[str, Any]) -> int:
+    return sum(len(v) for v in registration.values() if isinstance(v, list))
 
 
 def _seconds(name: str, value: float | timedelta) -> float:
@@ -106,11 +119,16 @@ class UploadDataOperator(EncordBaseOperator):
     Register files from your cloud storage in an Encord dataset, and by default wait until Encord is done.
 
     The URLs come from ``file_urls`` (a list, a templated ``xcom_pull`` or an ``XComArg``) or from
-    ``file_urls_path``, a local file or object-storage URI holding a JSON list or one URL a line; 100k URLs
-    are fine. Each URL is filed as image, video, audio, text, PDF or NIfTI by its extension; for image groups
-    or DICOM series pass Encord's registration object (``{"images": [{"objectUrl": ...}], ...}``) as
-    ``file_urls`` instead. Duplicate URLs are sent once, and files already in the dataset are skipped, so a
-    retried task does not register them twice.
+    ``file_urls_path``, a local file or object-storage URI holding a JSON list or one URL a line. 100k URLs
+    are fine from ``file_urls_path`` or XCom; do not write a large list into the DAG file, which is parsed
+    again and again and stored with the serialized DAG. A fixed list is checked when the DAG is parsed, URL
+    by URL up to 1,000 URLs; a longer one only for its shape then, and its URLs when the task runs, still
+    before any request.
+
+    Each URL is filed as image, video, audio, text, PDF or NIfTI by its extension; for image groups or DICOM
+    series pass Encord's registration object (``{"images": [{"objectUrl": ...}], ...}``) as ``file_urls``
+    instead. Duplicate URLs are sent once, and files already in the dataset are skipped, so a retried task
+    does not register them twice.
 
     The job id is pushed to XCom (key ``upload_job_id``) and the dataset link is stored before the wait, which
     happens in the worker or, with ``deferrable=True``, in the triggerer. When files fail the task fails with
@@ -122,16 +140,18 @@ class UploadDataOperator(EncordBaseOperator):
 
     :param dataset_hash: The dataset to add the files to (templated).
     :param integration_id: The UUID of the Encord storage integration that can read the files (templated).
-    :param file_urls: The URLs of the files, or a registration object (templated).
-    :param file_urls_path: A local path or object-storage URI of a file listing the URLs (templated).
+    :param file_urls: The URLs of the files, or a registration object (templated). For thousands of URLs
+        prefer ``file_urls_path`` or an XCom.
+    :param file_urls_path: A local path or object-storage URI of a file listing the URLs (templated): the
+        way to pass a large list.
     :param folder_uuid: The storage folder to file the new items in (templated); by default the dataset's
         own mirrored folder.
     :param ignore_errors: Keep the files that worked when some fail, instead of failing the task.
     :param wait_for_completion: Wait until the job has finished; False returns as soon as it has started.
     :param timeout: How long to wait for the job, in seconds or a timedelta. The job is not stopped.
     :param poll_interval: Seconds between two status checks.
-    :param deferrable: Wait in the triggerer instead of the worker. Defaults to the
-        ``[operators] default_deferrable`` setting.
+    :param deferrable: Wait in the triggerer instead of the worker. Unset, the ``[operators]
+        default_deferrable`` setting decides (read when the DAG is parsed).
     :param encord_conn_id: The Airflow connection to Encord.
     :return: ``{"dataset_hash", "upload_job_id", "status", "data_hashes", "units_done_count",
         "units_error_count", "units_pending_count", "units_cancelled_count", "errors"}`` (at most 100 errors);
@@ -161,7 +181,7 @@ class UploadDataOperator(EncordBaseOperator):
         wait_for_completion: bool = True,
         timeout: float | timedelta = 3600,
         poll_interval: float = 10,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        deferrable: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -173,7 +193,7 @@ class UploadDataOperator(EncordBaseOperator):
         check_static(dataset_hash, validate_uuid, "dataset_hash")
         check_static(integration_id, validate_uuid, "integration_id")
         if file_urls is not None:
-            check_static(file_urls, check_file_urls)
+            check_static(file_urls, check_static_file_urls)
         if file_urls_path is not None:
             check_static(file_urls_path, require_str, "file_urls_path")
         check_static(folder_uuid, optional_uuid, "folder_uuid")
@@ -186,9 +206,9 @@ class UploadDataOperator(EncordBaseOperator):
         self.wait_for_completion = wait_for_completion
         self.wait_timeout = _seconds("timeout", timeout)
         self.poll_interval = _seconds("poll_interval", poll_interval)
-        self.deferrable = deferrable
+        self.deferrable = default_deferrable(deferrable)
 
-    def _resolve_files(self) -> list[str] | dict[str, Any]:
+    def _resolve_files(self) -> dict[str, Any]:
         if self.file_urls_path is not None:
             location = require_str(self.file_urls_path, "file_urls_path")
             try:
@@ -236,12 +256,6 @@ class UploadDataOperator(EncordBaseOperator):
                 timeout=None,
             )
         while status.get("status") not in FINISHED_UPLOAD_STATES:
-            if time.time() >= end_time:
-                raise AirflowFailException(
-                    f"Upload job {job_id} on dataset {dataset_hash} had not finished after "
-                    f"{self.wait_timeout:g}s; "
-                    "it may still be running in Encord. Raise timeout to wait longer."
-                )
             self.log.info(
                 "Upload job %s: %s done, %s failed, %s pending",
                 job_id,
@@ -249,6 +263,12 @@ class UploadDataOperator(EncordBaseOperator):
                 status.get("units_error_count"),
                 status.get("units_pending_count"),
             )
+            if time.time() >= end_time:
+                raise AirflowFailException(
+                    f"Upload job {job_id} on dataset {dataset_hash} had not finished after "
+                    f"{self.wait_timeout:g}s ({status.get('units_pending_count')} file(s) still pending); "
+                    "it may still be running in Encord. Raise timeout to wait longer."
+                )
             time.sleep(min(self.poll_interval, max(0.0, end_time - time.time())))
             status = self.hook.get_upload_status(dataset_hash, job_id)
         return self._finish(status)

@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.common.compat.sdk import (
     AirflowException,
@@ -15,7 +15,6 @@ from airflow.providers.common.compat.sdk import (
     AirflowSkipException,
     BaseSensorOperator,
     PokeReturnValue,
-    conf,
 )
 
 from airflow_provider_encord.hooks.inputs import validate_statuses, validate_uuid
@@ -23,6 +22,7 @@ from airflow_provider_encord.links.encord import EncordProjectLink, app_url_from
 from airflow_provider_encord.operators.base import (
     DEFAULT_CONN_ID,
     check_static,
+    default_deferrable,
     optional_str,
     str_list,
 )
@@ -73,7 +73,8 @@ class LabelStatusSensor(BaseSensorOperator):
     :param data_hashes: Only these data units count; each must be in the project (templated).
     :param through_stage: Done once no task is left in this workflow stage or an earlier one; the stage's UUID
         or title (templated). Replaces ``target_statuses``.
-    :param deferrable: Wait in the triggerer. Defaults to the ``[operators] default_deferrable`` setting.
+    :param deferrable: Wait in the triggerer. Unset, the ``[operators] default_deferrable`` setting decides
+        (read when the DAG is parsed).
     :param encord_conn_id: The Airflow connection to Encord.
     :return: The label hashes of the matching rows (unlabelled rows have none).
     """
@@ -97,7 +98,7 @@ class LabelStatusSensor(BaseSensorOperator):
         min_count: int | None = None,
         data_hashes: list[str] | str | None = None,
         through_stage: str | None = None,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        deferrable: bool | None = None,
         encord_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
@@ -119,7 +120,7 @@ class LabelStatusSensor(BaseSensorOperator):
         self.min_count = min_count
         self.data_hashes = data_hashes
         self.through_stage = through_stage
-        self.deferrable = deferrable
+        self.deferrable = default_deferrable(deferrable)
         self.encord_conn_id = encord_conn_id
 
     @cached_property
@@ -154,14 +155,18 @@ class LabelStatusSensor(BaseSensorOperator):
             return
         EncordProjectLink.persist(context, app_url=app_url, project_hash=project_hash)
 
-    def poke(self, context: Context) -> PokeReturnValue:
-        result = self.hook.check_label_status(**self._condition())
+    def _check(self, condition: dict[str, Any]) -> PokeReturnValue:
+        """Check the condition once, log the progress; the XCom value is the matching label hashes."""
+        result = self.hook.check_label_status(**condition)
         self.log.info(
-            "Project %s: %s", self.project_hash, format_progress(result["matched"], result["total"])
+            "Project %s: %s", condition["project_hash"], format_progress(result["matched"], result["total"])
         )
         return PokeReturnValue(
             is_done=bool(result["done"]), xcom_value=list(result.get("label_hashes") or [])
         )
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        return self._check(self._condition())
 
     def execute(self, context: Context) -> Any:
         condition = self._condition()
@@ -172,9 +177,12 @@ class LabelStatusSensor(BaseSensorOperator):
             except AirflowSkipException as skip:
                 raise self._unless_timeout(skip) from None
         end_time = time.time() + _seconds(self.timeout)
-        first = self.poke(context)
+        first = self._check(condition)
         if first.is_done:
             return first.xcom_value
+        self._defer(condition, end_time)
+
+    def _defer(self, condition: dict[str, Any], end_time: float) -> NoReturn:
         self.defer(
             trigger=LabelStatusTrigger(
                 **condition,
@@ -187,15 +195,26 @@ class LabelStatusSensor(BaseSensorOperator):
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> list[str]:
-        """Resume after the trigger fired: return the label hashes, or fail (or skip on a timeout)."""
+        """
+        Resume after the trigger fired: return the label hashes, or fail (or skip on a timeout).
+
+        The trigger's event carries only counts, so the label hashes come from one more check here. Should
+        the rows no longer meet the condition (a task sent back in the meantime), the sensor defers again
+        with the original deadline.
+        """
         if not event:
             raise AirflowFailException(f"{self.task_id}: resumed without a trigger event.")
         status = event.get("status")
         if status == "success":
-            self.log.info(
-                "Project %s: %s", event.get("project_hash"), format_progress(event["matched"], event["total"])
+            condition = self._condition()
+            result = self._check(condition)
+            if result.is_done:
+                return result.xcom_value
+            self.log.warning(
+                "Project %s met the condition in the triggerer but no longer does; waiting again.",
+                condition["project_hash"],
             )
-            return list(event.get("label_hashes") or [])
+            self._defer(condition, float(event["end_time"]))
         if status == "timeout":
             # soft_fail turns this (and only this) into a skip, see resume_execution.
             raise AirflowSensorTimeout(f"{event.get('message')} (timeout {_seconds(self.timeout):g}s)")

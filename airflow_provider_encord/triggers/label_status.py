@@ -11,9 +11,15 @@ if TYPE_CHECKING:
 
 
 def format_progress(matched: int, total: int) -> str:
-    """Render progress as ``412/1000 done (41%)``."""
-    percent = int(100 * matched / total) if total else 100
-    return f"{matched}/{total} done ({percent}%)"
+    """
+    Render progress as ``412/1000 done (41%)``.
+
+    Without any row the line says so (``0/0 done (no label rows yet)``) instead of a percentage: an empty
+    project is not done.
+    """
+    if not total:
+        return f"{matched}/{total} done (no label rows yet)"
+    return f"{matched}/{total} done ({int(100 * matched / total)}%)"
 
 
 class LabelStatusTrigger(EncordPollingTrigger):
@@ -21,8 +27,10 @@ class LabelStatusTrigger(EncordPollingTrigger):
     Wait in the triggerer until a project's label rows meet the condition of ``LabelStatusSensor``.
 
     Serializes only identifiers, the condition, the deadline and the connection id. Each check logs the
-    progress (``412/1000 done (41%)``); the success event carries the matching label hashes. A sensor
-    changes nothing in Encord, so there is nothing to cancel when the task is killed.
+    progress (``412/1000 done (41%)``). The success event carries the done flag, the counts and the
+    deadline, never the label hashes: Airflow stores an event in the metadata database, and a large
+    project's hashes would take megabytes there. The sensor reads them with one more check when it resumes.
+    A sensor changes nothing in Encord, so there is nothing to cancel when the task is killed.
 
     :param project_hash: The project to watch.
     :param target_statuses: Statuses that count as done.
@@ -74,9 +82,10 @@ class LabelStatusTrigger(EncordPollingTrigger):
             return None
         return {
             "project_hash": self.project_hash,
+            "done": True,
             "matched": result["matched"],
             "total": result["total"],
-            "label_hashes": list(result.get("label_hashes") or []),
+            "end_time": self.end_time,
         }
 
     def timeout_message(self) -> str:

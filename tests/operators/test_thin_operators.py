@@ -259,14 +259,3 @@ def test_template_fields_render_every_data_argument(encord_emulator):
     assert op.project_hash == ids["project_hash"]
     assert op.pathway_name == "approve"
     assert op.execute({})["moved"] == ids["data_hashes"][4:6]
-
-
-def test_public_imports_are_cheap_and_complete():
-    import airflow_provider_encord.operators as operators
-
-    assert len(operators.__all__) == 20
-    for name in operators.__all__:
-        cls = getattr(operators, name)
-        assert cls.__name__ == name
-        assert cls.__doc__ and ":param" in cls.__doc__, name
-        assert "encord_conn_id" in cls.template_fields

@@ -9,12 +9,14 @@ import pytest
 from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
+    Asset,
     ObjectStoragePath,
     TaskDeferred,
 )
 
 from airflow_provider_encord.hooks.encord import EncordHook
 from airflow_provider_encord.operators import ExportCocoOperator, UploadDataOperator
+from airflow_provider_encord.operators.upload import STATIC_URL_CHECK_LIMIT
 from airflow_provider_encord.triggers.upload import EncordUploadTrigger
 
 PROJECT = "7692c442-0ac6-5945-82a1-70290e6d6cff"
@@ -61,6 +63,19 @@ def test_upload_deferral_round_trip(emulator):
     assert result["units_done_count"] == 2 and len(result["data_hashes"]) == 2
 
 
+def test_upload_deferrable_defaults_to_the_setting(emulator, default_deferrable):
+    deferrable = default_deferrable
+    op = _upload(emulator, file_urls=["s3://bucket/a.jpg"])
+    assert op.deferrable is deferrable
+    if deferrable:
+        with pytest.raises(TaskDeferred):
+            op.execute({})
+    else:
+        assert op.execute({})["status"] == "DONE"  # waited in the worker
+    explicit = _upload(emulator, file_urls=["s3://b/a.jpg"], deferrable=not deferrable)
+    assert explicit.deferrable is not deferrable  # an explicit argument wins over the setting
+
+
 def test_upload_failure_names_the_files_and_why(emulator):
     urls = ["s3://bucket/ok.jpg", "ftp://old-server/bad.jpg"]
     with pytest.raises(AirflowFailException) as failure:
@@ -73,6 +88,26 @@ def test_upload_failure_names_the_files_and_why(emulator):
     assert kept["status"] == "DONE"
     assert kept["units_error_count"] == 1 and kept["units_done_count"] == 1
     assert "bad.jpg" in kept["errors"][0]
+
+
+def test_upload_wait_in_the_worker_gives_up_at_the_timeout(
+    encord_emulator_factory, monkeypatch, log_messages
+):
+    pending = encord_emulator_factory(seed="demo", upload_polls=10**9)  # the job never finishes
+    for key, value in pending.airflow_env().items():
+        monkeypatch.setenv(key, value)
+    op = _upload(pending, file_urls=["s3://bucket/a.jpg"], deferrable=False, timeout=0.3)
+    with pytest.raises(
+        AirflowFailException,
+        match=r"had not finished after 0.3s \(1 file\(s\) still pending\).*Raise timeout",
+    ):
+        op.execute({})
+    job = next(iter(pending.store.upload_jobs.values()))
+    assert job["polls"] >= 2  # it kept checking until the deadline
+    progress = f"Upload job {job['process_hash']}: 0 done, 0 failed, 1 pending"
+    assert log_messages().count(progress) == job["polls"]  # one progress line per check
+    status = EncordHook().get_upload_status(pending.ids["dataset_hash"], job["process_hash"])
+    assert status["status"] == "PENDING"  # the job is left running in Encord
 
 
 def test_upload_timeout_event_is_a_clear_failure(emulator):
@@ -119,10 +154,77 @@ def test_upload_without_waiting_returns_the_job(emulator):
     assert set(result) == {"dataset_hash", "upload_job_id", "files"} and result["files"] == 1
 
 
+def _frames(count: int = 100_000) -> list[str]:
+    return [f"s3://bucket/frames/{i:06d}.jpg" for i in range(count)]
+
+
 def test_upload_takes_a_large_url_list(emulator):
-    urls = [f"s3://bucket/frames/{i:06d}.jpg" for i in range(100_000)]
-    op = _upload(emulator, file_urls=urls, wait_for_completion=False)
+    op = _upload(emulator, file_urls=_frames(), wait_for_completion=False)
     assert op.execute({})["files"] == 100_000
+
+
+@pytest.fixture
+def frames_dataset(emulator) -> str:
+    """A new dataset in no project (the emulator then adds no label rows for 100k files)."""
+    return EncordHook().create_dataset("Frames")["dataset_hash"]
+
+
+def _assert_all_registered(emulator, dataset_hash, result, count=100_000):
+    assert result["status"] == "DONE" and result["units_done_count"] == count
+    assert result["dataset_hash"] == dataset_hash
+    assert set(result["data_hashes"]) == set(emulator.store.datasets[dataset_hash]["data_hashes"])
+    assert len(result["data_hashes"]) == count
+
+
+def test_upload_registers_100k_urls_from_an_object_storage_file(emulator, frames_dataset):
+    _attach_memory_filesystem()
+    listing = ObjectStoragePath("memory://lists/frames.txt")
+    listing.parent.mkdir(parents=True, exist_ok=True)
+    listing.write_text("\n".join(_frames()))
+    op = UploadDataOperator(
+        task_id="upload",
+        dataset_hash=frames_dataset,
+        integration_id=emulator.ids["integration_id"],
+        file_urls_path="memory://lists/frames.txt",
+        deferrable=False,
+        poll_interval=0.01,
+    )
+    _assert_all_registered(emulator, frames_dataset, op.execute({}))
+
+
+def test_upload_registers_100k_urls_from_xcom(emulator, frames_dataset, run_dag, xcoms):
+    from airflow.providers.common.compat.sdk import DAG, task
+
+    with DAG("encord_upload_100k_from_xcom", schedule=None) as dag:
+
+        @task
+        def list_frames() -> list[str]:
+            return _frames()
+
+        UploadDataOperator(
+            task_id="upload",
+            dataset_hash=frames_dataset,
+            integration_id=emulator.ids["integration_id"],
+            file_urls=list_frames(),
+            deferrable=False,
+            poll_interval=0.01,
+        )
+    run = run_dag(dag)
+    assert run.state == "success"
+    _assert_all_registered(emulator, frames_dataset, xcoms(run)[("upload", "return_value")])
+
+
+def test_a_long_fixed_list_is_checked_url_by_url_when_the_task_runs(emulator):
+    urls = [*_frames(STATIC_URL_CHECK_LIMIT), "s3://bucket/notes.xyz"]
+    op = _upload(emulator, file_urls=urls)  # parsing a DAG with a long list stays cheap: shape only
+    emulator.clear_requests()
+    with pytest.raises(AirflowFailException, match=r"media type of 's3://bucket/notes.xyz'"):
+        op.execute({})
+    assert emulator.requests == []  # still refused before any request
+    with pytest.raises(ValueError, match=r"file_urls\[1001\]"):
+        _upload(emulator, file_urls=[*urls, ""])  # not a list of URLs at all: refused at parse time
+    with pytest.raises(ValueError, match="media type"):
+        _upload(emulator, file_urls=urls[-STATIC_URL_CHECK_LIMIT:])  # a shorter list: checked in full
 
 
 @pytest.mark.parametrize(
@@ -224,8 +326,6 @@ def test_export_refuses_a_static_edited_before_that_is_not_a_time():
 
 
 def test_export_declares_an_asset():
-    from airflow.providers.common.compat.sdk import Asset
-
     op = ExportCocoOperator(
         task_id="e",
         project_hash="7692c442-0ac6-5945-82a1-70290e6d6cff",
@@ -250,6 +350,51 @@ def test_export_declares_an_asset():
         )
     with pytest.raises(ValueError, match="bundle_size"):
         ExportCocoOperator(task_id="e4", project_hash=PROJECT, output_path="/x", bundle_size=5000)
+
+
+@pytest.mark.parametrize(
+    "outlets",
+    [
+        (Asset("s3://b/other"),),
+        [Asset("s3://b/other")],
+        Asset("s3://b/other"),
+        (Asset("s3://b/other"), Asset("file:///data/coco.json")),
+    ],
+    ids=["tuple", "list", "one", "already-listed"],
+)
+def test_export_adds_its_asset_to_the_outlets_as_a_flat_list(outlets):
+    op = ExportCocoOperator(
+        task_id="e", project_hash=PROJECT, output_path="/data/coco.json", asset=True, outlets=outlets
+    )
+    assert op.outlets == [Asset("s3://b/other"), Asset("file:///data/coco.json")]
+
+
+def test_export_asset_event_names_the_checked_project_hash(emulator, run_dag, tmp_path):
+    from airflow.providers.common.compat.sdk import DAG
+    from airflow.utils.session import create_session
+
+    try:
+        from airflow.models.asset import AssetEvent, AssetModel
+    except ImportError:  # Airflow 2
+        from airflow.models.dataset import DatasetEvent as AssetEvent
+        from airflow.models.dataset import DatasetModel as AssetModel
+
+    output = tmp_path / "coco.json"
+    with DAG("encord_export_asset_event", schedule=None) as dag:
+        ExportCocoOperator(
+            task_id="export",
+            project_hash=f"  {PROJECT.upper()} ",  # accepted, and normalised before use
+            output_path=str(output),
+            asset=True,
+        )
+    run = run_dag(dag)
+    assert run.state == "success"
+    with create_session() as session:
+        asset = session.query(AssetModel).filter(AssetModel.uri == output.as_uri()).one()
+        column = AssetEvent.asset_id if hasattr(AssetEvent, "asset_id") else AssetEvent.dataset_id
+        event = session.query(AssetEvent).filter(column == asset.id).order_by(AssetEvent.id.desc()).first()
+        assert event.extra["project_hash"] == PROJECT
+        assert event.extra["path"] == str(output) and event.extra["images"] > 0
 
 
 def test_upload_files_items_in_the_templated_folder(emulator):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import pytest
 from airflow.providers.common.compat.sdk import (
@@ -21,12 +20,11 @@ def _sensor(emu, **kwargs):
     return LabelStatusSensor(task_id="wait", project_hash=emu.ids["project_hash"], poke_interval=0, **kwargs)
 
 
-def test_poke_reports_progress_and_returns_label_hashes(encord_emulator, caplog, capfd):
+def test_poke_reports_progress_and_returns_label_hashes(encord_emulator, log_messages):
     sensor = _sensor(encord_emulator)
-    with caplog.at_level(logging.INFO):
-        first = sensor.poke({})
+    first = sensor.poke({})
     assert not first.is_done
-    assert "4/12 done (33%)" in caplog.text + "".join(capfd.readouterr())
+    assert f"Project {encord_emulator.ids['project_hash']}: 4/12 done (33%)" in log_messages()
 
     done = _sensor(encord_emulator, min_count=4).poke({})
     assert done.is_done and len(done.xcom_value) == 4
@@ -43,6 +41,63 @@ def test_poke_reports_progress_and_returns_label_hashes(encord_emulator, caplog,
 def test_poke_mode_execute_returns_label_hashes(encord_emulator):
     result = _sensor(encord_emulator, target_statuses=["COMPLETED"], min_count=1, timeout=30).execute({})
     assert len(result) == 4
+
+
+class _ReviewedBetweenChecks(LabelStatusSensor):
+    """The sensor under test; the reviewers approve everything in Review after its first, unmet check."""
+
+    def poke(self, context):
+        result = super().poke(context)
+        if not result.is_done:
+            from airflow_provider_encord.hooks.encord import EncordHook
+
+            hook = EncordHook()
+            stage = hook.get_workflow_stages(self.project_hash)["stages"][1]["uuid"]
+            in_review = hook.list_label_rows(self.project_hash, workflow_stage=stage)["label_rows"]
+            hook.move_workflow_tasks(
+                self.project_hash, stage, [r["data_hash"] for r in in_review], pathway_name="approve"
+            )
+        return result
+
+
+def _reschedule_count(dag_run, task_id: str) -> int:
+    from airflow.models.taskreschedule import TaskReschedule
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        query = session.query(TaskReschedule)
+        if hasattr(TaskReschedule, "ti_id"):  # Airflow 3: a reschedule points at its task instance
+            from airflow.models.taskinstance import TaskInstance
+
+            query = query.join(TaskInstance, TaskReschedule.ti_id == TaskInstance.id)
+            query = query.filter(TaskInstance.run_id == dag_run.run_id, TaskInstance.task_id == task_id)
+        else:
+            query = query.filter(TaskReschedule.run_id == dag_run.run_id, TaskReschedule.task_id == task_id)
+        return query.count()
+
+
+def test_reschedule_mode_frees_the_worker_between_checks(encord_emulator, run_dag, xcoms):
+    from airflow.providers.common.compat.sdk import DAG
+
+    from airflow_provider_encord.hooks.encord import EncordHook
+
+    ids = encord_emulator.ids
+    in_review = EncordHook().list_label_rows(ids["project_hash"], workflow_stage="Review")["label_rows"]
+    assert [r["data_hash"] for r in in_review] == ids["data_hashes"][4:8]
+    with DAG("encord_sensor_reschedule", schedule=None) as dag:
+        _ReviewedBetweenChecks(
+            task_id="reviewed",
+            project_hash=ids["project_hash"],
+            through_stage="Review",
+            data_hashes=ids["data_hashes"][4:8],  # the rows in Review
+            mode="reschedule",
+            poke_interval=0,
+            timeout=60,
+        )
+    run = run_dag(dag)
+    assert run.state == "success"
+    assert _reschedule_count(run, "reviewed") == 1  # the first check was unmet: the task was rescheduled
+    assert sorted(xcoms(run)[("reviewed", "return_value")]) == sorted(r["label_hash"] for r in in_review)
 
 
 def test_deferral_round_trip(encord_emulator):
@@ -70,7 +125,52 @@ def test_deferral_round_trip(encord_emulator):
         )
     event = asyncio.run(trigger.run().__anext__())
     assert event.payload["status"] == "success" and event.payload["matched"] == 12
-    assert sensor.execute_complete({}, event=event.payload) == event.payload["label_hashes"]
+    assert "label_hashes" not in event.payload  # read by the worker, not carried through the database
+    assert sorted(sensor.execute_complete({}, event=event.payload)) == sorted(
+        encord_emulator.ids["label_hashes"]
+    )
+
+
+def test_resumed_sensor_defers_again_when_the_condition_no_longer_holds(encord_emulator):
+    ids = encord_emulator.ids
+    sensor = _sensor(encord_emulator, deferrable=True, min_count=5, timeout=600)
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute({})
+    trigger = deferred.value.trigger
+    from airflow_provider_encord.hooks.encord import EncordHook
+
+    hook = EncordHook()
+    in_review = hook.list_label_rows(ids["project_hash"], workflow_stage="Review")["label_rows"]
+    hook.move_workflow_tasks(
+        ids["project_hash"],
+        ids["stages"]["Review"],
+        [in_review[0]["data_hash"]],
+        destination_stage_uuid=ids["stages"]["Complete"],
+    )
+    event = asyncio.run(trigger.run().__anext__())
+    assert event.payload["status"] == "success" and event.payload["matched"] == 5
+
+    # Before the worker resumes, the task is sent back: the sensor waits again, to the same deadline.
+    hook.move_workflow_tasks(
+        ids["project_hash"],
+        ids["stages"]["Complete"],
+        [in_review[0]["data_hash"]],
+        destination_stage_uuid=ids["stages"]["Review"],
+    )
+    with pytest.raises(TaskDeferred) as again:
+        sensor.execute_complete({}, event=event.payload)
+    assert again.value.trigger.end_time == trigger.end_time
+    assert again.value.method_name == "execute_complete"
+
+
+def test_deferrable_defaults_to_the_setting(encord_emulator, default_deferrable):
+    deferrable = default_deferrable
+    sensor = _sensor(encord_emulator, timeout=0)
+    assert sensor.deferrable is deferrable
+    # Not done yet: a deferrable sensor hands the wait to a trigger, a poking one times out at once.
+    with pytest.raises(TaskDeferred if deferrable else AirflowSensorTimeout):
+        sensor.execute({})
+    assert _sensor(encord_emulator, deferrable=not deferrable).deferrable is not deferrable  # argument wins
 
 
 def test_timeout_event_fails_or_skips_with_soft_fail(encord_emulator):
@@ -120,3 +220,16 @@ def test_templated_condition_is_checked_before_any_request(encord_emulator):
     with pytest.raises(AirflowFailException, match="min_count"):
         sensor.execute({})
     assert encord_emulator.requests == []
+
+
+def test_an_empty_project_is_not_done_and_its_progress_says_so(encord_emulator, log_messages):
+    from airflow_provider_encord.hooks.encord import EncordHook
+
+    hook = EncordHook()
+    dataset = hook.create_dataset("Nothing uploaded yet")["dataset_hash"]
+    project = hook.create_project(
+        "Nothing to label yet", [dataset], ontology_hash=encord_emulator.ids["ontology_hash"]
+    )["project_hash"]
+    result = LabelStatusSensor(task_id="wait", project_hash=project).poke({})
+    assert not result.is_done and result.xcom_value == []
+    assert f"Project {project}: 0/0 done (no label rows yet)" in log_messages()
