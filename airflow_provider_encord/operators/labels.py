@@ -160,10 +160,12 @@ class ExportCocoOperator(EncordBaseOperator):
         (``LABELLED``, ``REVIEWED``, ...) or ``AnnotationTaskStatus`` names (``QUEUED``, ..., ``COMPLETED``).
     :param workflow_stage: Only tasks in this workflow stage, by UUID or title (templated).
     :param object_classes: Only objects of these ontology classes, by name (templated).
-    :param edited_after: Only labels edited after this time: a datetime or ISO-8601 text (templated), e.g.
-        ``"{{ data_interval_start }}"``.
-    :param edited_before: Only labels edited before this time (templated), e.g. ``"{{ data_interval_end }}"``,
-        so that each run exports its own interval and a late re-run exports the same rows.
+    :param edited_after: Only labels edited at or after this time: a datetime or ISO-8601 text (templated),
+        e.g. ``"{{ dag_run.data_interval_start | ts if dag_run.data_interval_start else '' }}"`` (an empty
+        value means no bound: runs triggered without a logical date have no data interval).
+    :param edited_before: Only labels edited before this time (templated), e.g. the same with
+        ``data_interval_end``, so that each run exports its own interval and a late re-run exports the same
+        rows.
     :param bundle_size: Label rows fetched per request, 1-1000 (lower it for label-heavy videos).
     :param asset: Declare the output as an Airflow Asset: ``True`` (the asset URI is the fixed
         ``output_path``), an asset URI string, or an ``Asset``.
