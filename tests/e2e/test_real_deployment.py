@@ -686,7 +686,7 @@ def test_the_training_run_split_the_export_it_was_given(asset_flow, scenario):
     assert {split["train"]["path"], split["val"]["path"]} == {f"{stem}.train.json", f"{stem}.val.json"}
 
 
-def test_the_private_key_never_left(scenario):
+def test_the_private_key_never_left(scenario, asset_flow):
     deployment = scenario.deployment
     secret_lines = [
         line.strip()
@@ -694,13 +694,24 @@ def test_the_private_key_never_left(scenario):
         if line.strip() and not line.startswith("-----")
     ]
     assert secret_lines
-    scanned = 0
-    # Component and task logs, the metadata database (XCom, rendered templates), the configuration.
-    for path in [*deployment.home.rglob("*"), *deployment.component_logs.rglob("*")]:
+    scanned = []
+    # Component and task logs, the metadata database (XCom, rendered templates), the configuration, exports.
+    for path in deployment.root.rglob("*"):
         if not path.is_file():
             continue
         data = path.read_bytes()
-        scanned += 1
+        scanned.append(path.relative_to(deployment.root).as_posix())
         leaked = [line for line in secret_lines if line.encode() in data]
         assert not leaked, f"{path} contains {len(leaked)} line(s) of the private key"
-    assert scanned > 5
+    training_run_id = asset_flow.created[0][1]
+    task_logs = [
+        *(f"dag_id={DAG_ID}/run_id={RUN_ID}/task_id={task_id}" for task_id in scenario.states),
+        f"dag_id={EXPORT_DAG_ID}/run_id={EXPORT_RUN_ID}/task_id=export_coco",
+        *(
+            f"dag_id={TRAINING_DAG_ID}/run_id={training_run_id}/task_id={t}"
+            for t in asset_flow.training_states
+        ),
+    ]
+    expected = {"airflow/airflow.db", "component-logs/scheduler.log"}
+    expected |= {f"airflow/logs/{task_log}/attempt=1.log" for task_log in task_logs}
+    assert expected <= set(scanned), sorted(expected - set(scanned))
