@@ -1,12 +1,17 @@
 """The provider in a real Airflow deployment: separate scheduler, triggerer (and on Airflow 3 api-server and
-DAG processor) processes, a DAG file in a dags folder, and a run triggered from the CLI.
+DAG processor) processes, DAG files in a dags folder, and runs triggered from the CLI.
 
 ``dag.test()`` runs triggers inline and never reschedules; here the deferrable upload and sensor must go
 through the triggerer process, and the reschedule-mode sensor through the scheduler. The test drives the
 Encord side from outside: the upload job stays pending and the workflow stages stay full until the test has
 seen the task waiting in the expected state, so every waiting path is observed, not assumed.
 
-Run it alone with ``pytest tests/e2e`` (about 90 s on two cores; ``-s`` prints the time of each step); it
+The COCO training example is deployed next to it: after that run the test triggers its export DAG, and the
+scheduler must start the training DAG from the export's asset event, whose extra carries the file's path.
+A decoy export named newer than any real one sits in the export folder, so a training run that fell back
+to "the newest export" instead of reading the event would pick the decoy.
+
+Run it alone with ``pytest tests/e2e`` (about 100 s on two cores; ``-s`` prints the time of each step); it
 is marked ``slow``, so ``pytest -m "not slow"`` leaves it out.
 """
 
@@ -25,6 +30,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from importlib.metadata import version
@@ -41,6 +47,13 @@ AIRFLOW_MAJOR = int(version("apache-airflow").split(".")[0])
 DAG_FILE = Path(__file__).with_name("e2e_dag.py")
 DAG_ID = "encord_e2e"
 RUN_ID = "e2e_cli_run"
+EXAMPLE_DAG_FILE = Path(__file__).parents[2] / "example_dags" / "encord_coco_training.py"
+EXPORT_DAG_ID = "encord_coco_export"
+TRAINING_DAG_ID = "encord_coco_training"
+EXPORT_RUN_ID = "e2e_cli_export"
+#: The training DAG's fallback takes the export with the newest ``<date>T<time>.json`` name: this one.
+DECOY_NAME = "99991231T235959.json"
+FINISHED = ("success", "failed")
 #: Upper bound for the deployment to become healthy, and for the DAG run to finish.
 STARTUP_TIMEOUT = 90.0
 RUN_TIMEOUT = 180.0
@@ -55,6 +68,11 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _quoted(run_id: str) -> str:
+    """A run id as a URL path segment (the scheduler's run ids hold ``+`` and ``:``)."""
+    return urllib.parse.quote(run_id, safe="")
 
 
 def _tail(path: Path, lines: int = 40) -> str:
@@ -80,6 +98,7 @@ class Deployment:
     """Airflow components started as separate processes sharing one ``AIRFLOW_HOME`` and SQLite database."""
 
     def __init__(self, root: Path, extra_env: dict[str, str]) -> None:
+        self.root = root
         self.home = root / "airflow"
         self.dags = root / "dags"
         self.component_logs = root / "component-logs"
@@ -253,15 +272,55 @@ class Deployment:
 
     def run(self, dag_id: str, run_id: str) -> dict[str, Any] | None:
         if AIRFLOW_MAJOR >= 3:
-            return self.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
+            return self.get(f"/api/v2/dags/{dag_id}/dagRuns/{_quoted(run_id)}")
         rows = self.query(
-            "SELECT state, execution_date FROM dag_run WHERE dag_id = ? AND run_id = ?", dag_id, run_id
+            "SELECT state, execution_date, run_type FROM dag_run WHERE dag_id = ? AND run_id = ?",
+            dag_id,
+            run_id,
         )
-        return {"state": rows[0][0], "logical_date": rows[0][1]} if rows else None
+        return {"state": rows[0][0], "logical_date": rows[0][1], "run_type": rows[0][2]} if rows else None
+
+    def runs(self, dag_id: str) -> list[dict[str, Any]]:
+        """The runs of a DAG: run_id, state and run_type of each."""
+        if AIRFLOW_MAJOR >= 3:
+            answer = self.get(f"/api/v2/dags/{dag_id}/dagRuns") or {}
+            return [
+                {"run_id": run["dag_run_id"], "state": run["state"], "run_type": run["run_type"]}
+                for run in answer.get("dag_runs", [])
+            ]
+        rows = self.query("SELECT run_id, state, run_type FROM dag_run WHERE dag_id = ?", dag_id)
+        return [{"run_id": r[0], "state": r[1], "run_type": r[2]} for r in rows]
+
+    def runs_created_by(self, dag_id: str, run_id: str) -> list[tuple[str, str]]:
+        """(dag_id, run_id) of every run the scheduler created from the asset events of a run."""
+        if AIRFLOW_MAJOR >= 3:
+            query = urllib.parse.urlencode({"source_dag_id": dag_id, "source_run_id": run_id})
+            try:
+                answer = self.get(f"/api/v2/assets/events?{query}") or {}
+            except urllib.error.HTTPError as err:
+                # Airflow 3.3 answers 500 while a run made from the event is queued: the answer's model
+                # requires a start date, which the run has not got yet (apache/airflow#71360). None yet, then.
+                if err.code == 500:
+                    return []
+                raise
+            return [
+                (created["dag_id"], created["run_id"])
+                for event in answer.get("asset_events", [])
+                for created in event["created_dagruns"]
+            ]
+        rows = self.query(
+            "SELECT run.dag_id, run.run_id FROM dataset_event AS event "
+            "JOIN dagrun_dataset_event AS consumed ON consumed.event_id = event.id "
+            "JOIN dag_run AS run ON run.id = consumed.dag_run_id "
+            "WHERE event.source_dag_id = ? AND event.source_run_id = ?",
+            dag_id,
+            run_id,
+        )
+        return [tuple(row) for row in rows]
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
         if AIRFLOW_MAJOR >= 3:
-            answer = self.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances") or {}
+            answer = self.get(f"/api/v2/dags/{dag_id}/dagRuns/{_quoted(run_id)}/taskInstances") or {}
             return {ti["task_id"]: ti["state"] for ti in answer.get("task_instances", [])}
         rows = self.query(
             "SELECT task_id, state FROM task_instance WHERE dag_id = ? AND run_id = ?", dag_id, run_id
@@ -271,7 +330,7 @@ class Deployment:
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
         if AIRFLOW_MAJOR >= 3:
             entry = self.get(
-                f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
+                f"/api/v2/dags/{dag_id}/dagRuns/{_quoted(run_id)}/taskInstances/{task_id}/xcomEntries/{key}"
             )
             return None if entry is None else entry["value"]
         rows = self.query(
@@ -338,7 +397,7 @@ class Scenario:
                     release()
                     self.released.add(task_id)
             self.run = self.deployment.run(DAG_ID, RUN_ID)
-            return bool(self.run) and self.run["state"] in ("success", "failed")
+            return bool(self.run) and self.run["state"] in FINISHED
 
         _poll(f"the run {RUN_ID} to finish", finished, RUN_TIMEOUT, self.describe)
 
@@ -348,6 +407,71 @@ class Scenario:
             f"Run: {self.run}\nTask states: {self.states}\n"
             f"States seen: {self.seen}\nReleased: {sorted(self.released)}\n"
             f"{self.deployment.describe()}\n{_task_log_tails(self.deployment)}"
+        )
+
+
+class AssetFlow:
+    """The example export DAG triggered from the CLI, and the training run made from its asset event."""
+
+    def __init__(self, deployment: Deployment, folder: Path) -> None:
+        self.deployment = deployment
+        #: the folder of ENCORD_COCO_EXPORT_URI
+        self.folder = folder
+        self.export_run: dict[str, Any] | None = None
+        #: (dag_id, run_id) of the runs made from the export's asset event
+        self.created: list[tuple[str, str]] = []
+        self.training_run: dict[str, Any] | None = None
+        self.training_states: dict[str, str | None] = {}
+
+    def drive(self) -> None:
+        # The export DAG's daily schedule made a first run when the deployment started. Let it and the
+        # training run of its event finish first: a queued event would be consumed by the same training run.
+        _poll("the scheduled example runs to finish", self.settled, RUN_TIMEOUT, self.describe)
+        self.deployment.airflow("dags", "trigger", EXPORT_DAG_ID, "--run-id", EXPORT_RUN_ID)
+        _poll(
+            f"the training run made from {EXPORT_RUN_ID}'s asset event",
+            self.finished,
+            RUN_TIMEOUT,
+            self.describe,
+        )
+
+    def settled(self) -> bool:
+        self.deployment.check_alive()
+        exports = self.deployment.runs(EXPORT_DAG_ID)
+        if any(run["state"] not in FINISHED for run in [*exports, *self.deployment.runs(TRAINING_DAG_ID)]):
+            return False
+        return all(
+            self.deployment.runs_created_by(EXPORT_DAG_ID, run["run_id"])
+            for run in exports
+            if run["state"] == "success"
+        )
+
+    def finished(self) -> bool:
+        self.deployment.check_alive()
+        self.export_run = self.deployment.run(EXPORT_DAG_ID, EXPORT_RUN_ID)
+        if not self.export_run or self.export_run["state"] not in FINISHED:
+            return False
+        if self.export_run["state"] != "success":
+            return True  # no asset event to wait for: the tests report the failed export
+        self.created = self.deployment.runs_created_by(EXPORT_DAG_ID, EXPORT_RUN_ID)
+        if not self.created:
+            return False
+        self.training_run = self.deployment.run(*self.created[0])
+        self.training_states = self.deployment.task_states(*self.created[0])
+        return bool(self.training_run) and self.training_run["state"] in FINISHED
+
+    def xcom(self, task_id: str) -> Any:
+        if task_id == "export_coco":
+            return self.deployment.xcom(EXPORT_DAG_ID, EXPORT_RUN_ID, task_id)
+        return self.deployment.xcom(*self.created[0], task_id)
+
+    def describe(self) -> str:
+        runs = {dag_id: self.deployment.runs(dag_id) for dag_id in (EXPORT_DAG_ID, TRAINING_DAG_ID)}
+        return (
+            f"Export run: {self.export_run}\nCreated from its event: {self.created}\n"
+            f"Training run: {self.training_run}\nTask states: {self.training_states}\nAll runs: {runs}\n"
+            f"{self.deployment.describe()}\n"
+            f"{_task_log_tails(self.deployment, EXPORT_DAG_ID, TRAINING_DAG_ID)}"
         )
 
 
@@ -365,18 +489,27 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         "output_dir": str(root / "exports"),
         "wait_timeout": RUN_TIMEOUT,
     }
-    deployment = Deployment(root, {**emulator.airflow_env(), "ENCORD_E2E_CONFIG": json.dumps(config)})
-    shutil.copy(DAG_FILE, deployment.dags / DAG_FILE.name)
+    coco_exports = root / "coco-exports"
+    _write_decoy_export(coco_exports / ids["project_hash"] / DECOY_NAME)
+    env = {
+        **emulator.airflow_env(),
+        "ENCORD_E2E_CONFIG": json.dumps(config),
+        "ENCORD_COCO_EXPORT_URI": coco_exports.as_uri(),
+    }
+    deployment = Deployment(root, env)
+    for dag_file in (DAG_FILE, EXAMPLE_DAG_FILE):
+        shutil.copy(dag_file, deployment.dags / dag_file.name)
     try:
         with deployment.step("db migrate"):
             deployment.airflow("db", "migrate")
         with deployment.step("start until healthy"):
             deployment.start()
             _poll("the deployment to be healthy", deployment.healthy, STARTUP_TIMEOUT, deployment.describe)
-        with deployment.step("DAG parsed"):
+        with deployment.step("DAGs parsed"):
+            dag_ids = (DAG_ID, EXPORT_DAG_ID, TRAINING_DAG_ID)
             _poll(
-                f"the DAG {DAG_ID} to be parsed",
-                lambda: deployment.dag_parsed(DAG_ID),
+                f"the DAGs {dag_ids} to be parsed",
+                lambda: all(deployment.dag_parsed(dag_id) for dag_id in dag_ids),
                 STARTUP_TIMEOUT,
                 deployment.describe,
             )
@@ -391,6 +524,24 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         with deployment.step("stop"):
             deployment.stop()
         emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def asset_flow(scenario: Scenario) -> AssetFlow:
+    """After the first run, the example export triggered from the CLI and the training run of its event."""
+    flow = AssetFlow(scenario.deployment, scenario.deployment.root / "coco-exports")
+    with scenario.deployment.step("asset-triggered training"):
+        flow.drive()
+    return flow
+
+
+def _write_decoy_export(path: Path) -> None:
+    """A valid COCO file with one annotation, where the training DAG's fallback would find it."""
+    path.parent.mkdir(parents=True)
+    image = {"id": 1, "file_name": "decoy.jpg", "width": 8, "height": 8}
+    annotation = {"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 4], "area": 16, "iscrowd": 0}
+    coco = {"images": [image], "annotations": [annotation], "categories": [{"id": 1, "name": "decoy"}]}
+    path.write_text(json.dumps(coco))
 
 
 def _hook(emulator: EncordEmulator):
@@ -418,8 +569,12 @@ def _trigger_log(deployment: Deployment, task_id: str) -> str:
     return text
 
 
-def _task_log_tails(deployment: Deployment) -> str:
-    logs = sorted((deployment.home / "logs").glob(f"dag_id={DAG_ID}/**/*.log"))
+def _task_log_tails(deployment: Deployment, *dag_ids: str) -> str:
+    logs = sorted(
+        path
+        for dag_id in dag_ids or (DAG_ID,)
+        for path in (deployment.home / "logs").glob(f"dag_id={dag_id}/**/*.log")
+    )
     return "\n".join(f"== {p.relative_to(deployment.home)}\n{_tail(p, 25)}" for p in logs)
 
 
@@ -483,7 +638,55 @@ def test_emulator_saw_the_requests_of_every_task(scenario):
     assert {r.user for r in emulator.requests} == {emulator.owner_email}
 
 
-def test_the_private_key_never_left(scenario):
+def test_the_export_event_made_the_training_run(asset_flow):
+    assert asset_flow.export_run["state"] == "success", asset_flow.describe()
+    # One run, of the training DAG, created by the scheduler because of the asset event.
+    assert [dag_id for dag_id, _ in asset_flow.created] == [TRAINING_DAG_ID], asset_flow.describe()
+    run_type = "asset_triggered" if AIRFLOW_MAJOR >= 3 else "dataset_triggered"
+    assert asset_flow.training_run["run_type"] == run_type, asset_flow.training_run
+    assert asset_flow.training_run["state"] == "success", asset_flow.describe()
+
+
+def test_the_training_run_took_the_path_from_the_event(asset_flow, scenario):
+    export = asset_flow.xcom("export_coco")
+    # The DAG's default project_hash param is the emulator's demo project.
+    project_folder = asset_flow.folder / scenario.emulator.ids["project_hash"]
+    assert export["path"].startswith(f"{project_folder.as_uri()}/"), export
+    assert Path(export["path"].removeprefix("file://")).is_file()
+    # Without the event the training DAG would have located the newest export by name: the decoy.
+    names = sorted(
+        p.name for p in project_folder.glob("*.json") if re.fullmatch(r"\d{8}T\d{6}\.json", p.name)
+    )
+    assert names[-1] == DECOY_NAME and Path(export["path"]).name != DECOY_NAME, names
+    assert asset_flow.training_states["locate_export"] == "success", asset_flow.describe()
+    assert asset_flow.xcom("locate_export") == export["path"]
+
+
+def test_the_training_run_split_the_export_it_was_given(asset_flow, scenario):
+    export = asset_flow.xcom("export_coco")
+    split = asset_flow.xcom("split_for_training")
+    if AIRFLOW_MAJOR < 3:
+        # The CLI run has a logical date, so the interval of the day before: no label was edited in it.
+        assert export["images"] == export["annotations"] == 0, export
+        assert asset_flow.training_states["split_for_training"] == "skipped", asset_flow.describe()
+        assert split is None
+        return
+    # No logical date: every labelled row in the Complete stage, where the first run left all of them.
+    emulator = scenario.emulator
+    with emulator.store.lock:
+        rows = emulator.store.projects[emulator.ids["project_hash"]].rows
+        titles = {emulator.store.data[row.data_hash]["title"] for row in rows if row.label_hash}
+    coco = json.loads(Path(export["path"].removeprefix("file://")).read_bytes())
+    assert {image["file_name"] for image in coco["images"]} == titles and export["images"] == len(titles)
+    assert asset_flow.training_states["split_for_training"] == "success", asset_flow.describe()
+    assert split["source"] == export["path"]
+    assert split["train"]["images"] + split["val"]["images"] == export["images"]
+    assert split["train"]["annotations"] + split["val"]["annotations"] == export["annotations"] > 0
+    stem = export["path"].removesuffix(".json")
+    assert {split["train"]["path"], split["val"]["path"]} == {f"{stem}.train.json", f"{stem}.val.json"}
+
+
+def test_the_private_key_never_left(scenario, asset_flow):
     deployment = scenario.deployment
     secret_lines = [
         line.strip()
@@ -491,13 +694,24 @@ def test_the_private_key_never_left(scenario):
         if line.strip() and not line.startswith("-----")
     ]
     assert secret_lines
-    scanned = 0
-    # Component and task logs, the metadata database (XCom, rendered templates), the configuration.
-    for path in [*deployment.home.rglob("*"), *deployment.component_logs.rglob("*")]:
+    scanned = []
+    # Component and task logs, the metadata database (XCom, rendered templates), the configuration, exports.
+    for path in deployment.root.rglob("*"):
         if not path.is_file():
             continue
         data = path.read_bytes()
-        scanned += 1
+        scanned.append(path.relative_to(deployment.root).as_posix())
         leaked = [line for line in secret_lines if line.encode() in data]
         assert not leaked, f"{path} contains {len(leaked)} line(s) of the private key"
-    assert scanned > 5
+    training_run_id = asset_flow.created[0][1]
+    task_logs = [
+        *(f"dag_id={DAG_ID}/run_id={RUN_ID}/task_id={task_id}" for task_id in scenario.states),
+        f"dag_id={EXPORT_DAG_ID}/run_id={EXPORT_RUN_ID}/task_id=export_coco",
+        *(
+            f"dag_id={TRAINING_DAG_ID}/run_id={training_run_id}/task_id={t}"
+            for t in asset_flow.training_states
+        ),
+    ]
+    expected = {"airflow/airflow.db", "component-logs/scheduler.log"}
+    expected |= {f"airflow/logs/{task_log}/attempt=1.log" for task_log in task_logs}
+    assert expected <= set(scanned), sorted(expected - set(scanned))
