@@ -16,6 +16,8 @@ import orjson
 
 #: Size of the chunks handed to the output file.
 CHUNK_SIZE = 1 << 20
+#: Images and annotations collected before they are serialised together (a few hundred kilobytes of JSON).
+_ENCODE_EVERY = 2000
 
 
 class _Buffered:
@@ -64,6 +66,8 @@ class CocoStreamWriter:
         self._spool = _Buffered(self._spool_file, chunk_size)
         self._first_image = True
         self._first_annotation = True
+        self._images: list[Mapping[str, Any]] = []
+        self._annotations: list[Mapping[str, Any]] = []
         self._closed = False
         self._out.write(b'{"info":' + orjson.dumps(info))
         self._out.write(b',"categories":' + orjson.dumps(list(categories)) + b',"images":[')
@@ -75,23 +79,31 @@ class CocoStreamWriter:
 
     def add(self, images: Iterable[Mapping[str, Any]], annotations: Iterable[Mapping[str, Any]]) -> None:
         """Add the images and annotations of one label row."""
-        # One encoding per row: a list's JSON without its brackets is its items' JSON joined by commas.
-        images = images if isinstance(images, list) else list(images)
-        if images:
-            data = orjson.dumps(images)
+        self._images.extend(images)
+        self._annotations.extend(annotations)
+        if len(self._images) + len(self._annotations) >= _ENCODE_EVERY:
+            self._encode()
+
+    def _encode(self) -> None:
+        """Serialise what was added since the last call: one ``orjson`` call for many rows' objects."""
+        # A list's JSON without its brackets is its items' JSON joined by commas.
+        if self._images:
+            data = orjson.dumps(self._images)
             self._out.write(data[1:-1] if self._first_image else b"," + data[1:-1])
             self._first_image = False
-        annotations = annotations if isinstance(annotations, list) else list(annotations)
-        if annotations:
-            data = orjson.dumps(annotations)
+            self._images.clear()
+        if self._annotations:
+            data = orjson.dumps(self._annotations)
             self._spool.write(data[1:-1] if self._first_annotation else b"," + data[1:-1])
             self._first_annotation = False
+            self._annotations.clear()
 
     def close(self) -> None:
         """Finish the document: close the images, copy the spooled annotations, close the object."""
         if self._closed:
             return
         self._closed = True
+        self._encode()
         self._spool.flush()
         self._out.write(b'],"annotations":[')
         self._spool_file.seek(0)
