@@ -150,3 +150,22 @@ def test_a_page_of_generated_items_is_made_from_its_token_on(encord_emulator_fac
     assert [i["name"] for i in backwards["results"]] == _names(100_000)[::-1][50:100]
     with pytest.raises(AssertionError, match="400"):
         _bearer_get(emu, path, pageToken="not-a-token")
+
+
+def test_a_listed_row_that_changes_is_listed_as_it_is_now(encord_emulator_factory):
+    """Listing entries of untouched generated rows are kept encoded; a row that changed is listed afresh."""
+    emu = encord_emulator_factory(seed="scale", scale_images=30)
+    project = sdk_client(emu).get_project(emu.ids["project_hash"])
+
+    def stages() -> dict[str, str]:
+        rows = project.list_label_rows_v2(include_workflow_graph_node=True)
+        return {row.data_title: row.workflow_graph_node.title for row in rows}
+
+    before = stages()
+    assert set(before.values()) == {"Complete"} and len(before) == 30
+    complete = project.workflow.get_stage(name="Complete")
+    task = next(t for t in complete.get_tasks() if t.data_title == "scale_0000007.jpg")
+    task.move(destination_stage_uuid=project.workflow.get_stage(name="Review").uuid)
+    after = stages()
+    assert after.pop("scale_0000007.jpg") == "Review"
+    assert set(after.values()) == {"Complete"}, "the other rows are unchanged"

@@ -8,9 +8,11 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from airflow_provider_encord.testing.emulator._labels import ontology_editor, row_labels, row_metadata
 from airflow_provider_encord.testing.emulator._seed import add_item, workflow_stages
-from airflow_provider_encord.testing.emulator._server import Context, RpcError
+from airflow_provider_encord.testing.emulator._server import Context, RpcError, dumps
 from airflow_provider_encord.testing.emulator._store import (
     DATA_TYPE_NAMES,
     LabelRow,
@@ -201,7 +203,23 @@ def list_label_rows(ctx: Context, *, resource_type: Any, resource_id: Any, paylo
     else:
         candidates = project.rows
     matches = _row_filter(ctx.store, project, payload)
-    return [row_metadata(ctx.store, project, row) for row in candidates if matches(row)]
+    return [_listed(ctx.store, project, row) for row in candidates if matches(row)]
+
+
+def _listed(store: Store, project: Project, row: LabelRow) -> Any:
+    """A row's listing entry; for a generated row no request has changed, kept encoded after its first use.
+
+    Generated (scale seed) rows are made afresh for every request, and so would be their listing entries:
+    at 100 000 rows that is most of the emulator's time in a listing, which a client then spends waiting.
+    """
+    table = project.rows
+    if table.factory is None or row.data_hash in table.rows:  # a stored row: it may change at any time
+        return row_metadata(store, project, row)
+    entry = project.listing_cache.get(row.data_hash)
+    if entry is None:
+        entry = orjson.Fragment(dumps(row_metadata(store, project, row)))
+        project.listing_cache[row.data_hash] = entry
+    return entry
 
 
 LABEL_ROW_LIMIT = 1000

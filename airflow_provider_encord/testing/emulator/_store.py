@@ -370,6 +370,8 @@ class Project:
     rows: RowTable = field(default_factory=RowTable)
     #: builds the labels of a generated row that holds none (scale seed)
     lazy_labels: Callable[[LabelRow], dict[str, Any]] | None = None
+    #: data hash -> encoded ``labelrowmetadata`` entry of a generated row that was never stored (see _rpc)
+    listing_cache: dict[str, Any] = field(default_factory=dict)
 
     def stage(self, stage_uuid: str) -> Stage | None:
         return next((s for s in self.stages if s.uuid == stage_uuid), None)
