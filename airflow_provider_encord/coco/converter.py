@@ -189,15 +189,15 @@ def _round(value: float) -> float:
     return _floor(value * _SCALE + 0.5) / _SCALE
 
 
-#: ``["0", "1", ...]``: the keys of a point dictionary that is already in order (the usual case).
-_ORDERED_KEYS = [str(i) for i in range(256)]
+#: ``n -> ["0", ..., str(n - 1)]``: the keys of a point dictionary of ``n`` points in order (the usual case).
+_ORDERED_KEYS = [[str(i) for i in range(n)] for n in range(257)]
 
 
 def _point_list(raw: Any) -> list[Any]:
     """Points of a polygon/polyline/skeleton, given as ``{"0": point, ...}`` or as a list."""
-    if isinstance(raw, dict):
+    if type(raw) is dict:
         keys = list(raw)
-        if keys == _ORDERED_KEYS[: len(keys)]:
+        if len(keys) <= 256 and keys == _ORDERED_KEYS[len(keys)]:
             return list(raw.values())
         return [raw[key] for key in sorted(keys, key=lambda k: int(k) if k.isdigit() else 0)]
     if isinstance(raw, list):
@@ -437,12 +437,10 @@ class CocoConverter:
         if converter is None:
             self._stats.skipped_unsupported_shapes += 1
             return None
-        geometry = None
-        if not obj.invalid:
-            try:
-                geometry = converter(self, obj, category, width, height)
-            except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError, OverflowError):
-                geometry = None
+        try:
+            geometry = None if obj.invalid else converter(self, obj, category, width, height)
+        except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError, OverflowError):
+            geometry = None
         if geometry is None:
             self._stats.skipped_invalid_geometry += 1
             return None
