@@ -11,7 +11,8 @@ per image), started as a separate process so that its memory is not counted. Eac
 child process that reports its wall time, its peak resident memory (``ru_maxrss``), its resident memory after
 the imports, and the HTTP requests it sent (counted by wrapping ``requests.Session.send``). Each emulator
 first serves one untimed export, so that no measured run pays for the emulator's first generation of its
-rows; then ours runs ``--repeat`` times (the median run is reported) and the SDK once.
+rows; then ours runs ``--repeat`` times, half before and half after the SDK's one run, and the median of ours
+is reported.
 
 The SDK's exporter needs ``encord[coco]`` (OpenCV, shapely, pycocotools, ``numpy<2``), which this package does
 not depend on. ``--setup-sdk`` installs it into ``benchmarks/.venv-sdk``; without that environment the SDK
@@ -236,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--large", type=int, default=100000, help="image count for ours alone (0: skip)")
     parser.add_argument("--objects", type=int, default=5, help="objects per image")
     parser.add_argument("--bundle-size", type=int, default=500, help="label rows per request (ours)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of ours per size; the median is kept")
+    parser.add_argument("--repeat", type=int, default=4, help="runs of ours per size; the median is kept")
     parser.add_argument("--no-sdk", action="store_true", help="measure only this provider's export")
     parser.add_argument("--setup-sdk", action="store_true", help=f"install encord[coco] into {SDK_VENV}")
     parser.add_argument("--out", default=str(HERE / "results" / "coco_export.json"))
@@ -260,12 +261,17 @@ def main(argv: list[str] | None = None) -> int:
             row = {"images": images, "objects_per_image": args.objects, "load_average": os.getloadavg()[0]}
             # Untimed: the emulator's first answers also build its caches (generated rows, label templates).
             measure("ours", emulator, args.bundle_size)
-            runs = [measure("ours", emulator, args.bundle_size) for _ in range(max(args.repeat, 1) - 1)]
+            repeat = max(args.repeat, 1)
+            # Half of our runs before the SDK's and half after, so that a machine whose speed drifts during
+            # the SDK's long run is sampled on both sides of it.
+            before = repeat - repeat // 2 if compare else repeat
+            runs = [measure("ours", emulator, args.bundle_size) for _ in range(before - 1)]
             runs.append(measure("ours-convert" if compare else "ours", emulator, args.bundle_size))
-            row["ours"] = _median_run(runs)
-            row["ours_wall_s_runs"] = [run["wall_s"] for run in runs]
             if compare:
                 row["sdk"] = measure("sdk", emulator, args.bundle_size)
+                runs += [measure("ours", emulator, args.bundle_size) for _ in range(repeat - before)]
+            row["ours"] = _median_run(runs)
+            row["ours_wall_s_runs"] = [run["wall_s"] for run in runs]
         finally:
             emulator.stop()
         results.append(row)
