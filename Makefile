@@ -35,14 +35,17 @@ BENCH_ARGS ?=
 bench: install
 	$(BIN)/python benchmarks/coco_export.py $(if $(wildcard benchmarks/.venv-sdk/bin/python),,--setup-sdk) $(BENCH_ARGS)
 
-# The same test suite on the oldest supported Airflow (2.11), in its own virtualenv.
+# The same test suite on the oldest supported versions (Airflow 2.11 and the lowest common-compat the
+# package accepts), in its own virtualenv.
 AIRFLOW2_VENV ?= .venv-airflow2
 AIRFLOW2_VERSION ?= 2.11.2
+COMPAT_FLOOR := $(shell sed -n 's/.*"apache-airflow-providers-common-compat>=\([0-9.]*\)".*/\1/p' pyproject.toml)
 $(AIRFLOW2_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(AIRFLOW2_VENV)
 	$(AIRFLOW2_VENV)/bin/python -m pip install --quiet --upgrade uv
 	$(AIRFLOW2_VENV)/bin/uv pip install --quiet --python $(AIRFLOW2_VENV)/bin/python \
-		"apache-airflow==$(AIRFLOW2_VERSION)" -e '.[test,docs]'
+		"apache-airflow==$(AIRFLOW2_VERSION)" "apache-airflow-providers-common-compat==$(COMPAT_FLOOR)" \
+		-e '.[test,docs]'
 	touch $@
 
 test-airflow2: $(AIRFLOW2_VENV)/.installed
