@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install test test-airflow2 lint demo bench docs clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test,docs]'
@@ -36,16 +36,17 @@ bench: install
 	$(BIN)/python benchmarks/coco_export.py $(if $(wildcard benchmarks/.venv-sdk/bin/python),,--setup-sdk) $(BENCH_ARGS)
 
 # The same test suite on the oldest supported versions (Airflow 2.11 and the lowest common-compat the
-# package accepts), in its own virtualenv.
+# package accepts), in its own virtualenv. The FAB provider is there as in any 2.11 deployment with a web
+# server: it brings the form libraries the 2.11 connection form of the hook is built with.
 AIRFLOW2_VENV ?= .venv-airflow2
 AIRFLOW2_VERSION ?= 2.11.2
 COMPAT_FLOOR := $(shell sed -n 's/.*"apache-airflow-providers-common-compat>=\([0-9.]*\)".*/\1/p' pyproject.toml)
-$(AIRFLOW2_VENV)/.installed: pyproject.toml
+$(AIRFLOW2_VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(AIRFLOW2_VENV)
 	$(AIRFLOW2_VENV)/bin/python -m pip install --quiet --upgrade uv
 	$(AIRFLOW2_VENV)/bin/uv pip install --quiet --python $(AIRFLOW2_VENV)/bin/python \
 		"apache-airflow==$(AIRFLOW2_VERSION)" "apache-airflow-providers-common-compat==$(COMPAT_FLOOR)" \
-		-e '.[test,docs]'
+		apache-airflow-providers-fab -e '.[test,docs]'
 	touch $@
 
 test-airflow2: $(AIRFLOW2_VENV)/.installed
