@@ -265,8 +265,9 @@ def test_a_failed_bundle_read_is_raised_and_stops_the_reads(scale_project):
     with pytest.raises(ResourceNotFoundError):
         write_coco(project, io.BytesIO(), bundle_size=10)
     calls = [c.query_type for c in label_row_calls(emulator)]
-    # The reads under way when the first one failed finish; no read starts after it.
-    assert calls[0] == "labelrowmetadata" and 1 <= calls.count("labelrow") <= READERS
+    # Six bundles. The reads handed to the threads before the failure was known (at most the read-ahead
+    # window) may still go out; none is handed over after it.
+    assert calls[0] == "labelrowmetadata" and 1 <= calls.count("labelrow") <= PREFETCH_BUNDLES + READERS < 6
     assert not _prefetch_threads()
 
 
@@ -336,12 +337,9 @@ def test_a_server_error_on_the_listing_is_retried(project, encord_emulator):
 def test_a_server_error_on_a_bundle_is_retried(project, encord_emulator):
     encord_emulator.add_fault("rpc:labelrow:GET", "status", status=500, times=1)
     counts = write_coco(project, io.BytesIO(), bundle_size=4)
-    assert [c.status for c in label_row_calls(encord_emulator) if c.query_type == "labelrow"] == [
-        500,
-        200,
-        200,
-        200,
-    ]
+    # Three bundles, one answered 500 and read again; two reads run at once, so in any order.
+    statuses = [c.status for c in label_row_calls(encord_emulator) if c.query_type == "labelrow"]
+    assert sorted(statuses) == [200, 200, 200, 500]
     assert counts["images"] == 10
 
 

@@ -98,5 +98,6 @@ def test_an_answer_cut_off_by_the_server_raises_the_sdk_error(scale_project, rou
     emulator.add_fault(route, "truncate", times=1)
     with pytest.raises(RequestException):
         write_coco(project, io.BytesIO(), bundle_size=25)
-    assert [r.fault for r in emulator.requests if r.route == route][:1] == ["truncate"]
+    # Two bundle reads run at once, so the cut-off request need not be the first one logged.
+    assert [r.fault for r in emulator.requests if r.route == route].count("truncate") == 1
     assert write_coco(project, io.BytesIO(), bundle_size=25)["images"] == 60
