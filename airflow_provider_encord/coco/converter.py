@@ -439,7 +439,15 @@ class CocoConverter:
             return None
         try:
             geometry = None if obj.invalid else converter(self, obj, category, width, height)
-        except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError, OverflowError):
+        except (
+            AttributeError,  # the shape's geometry is missing (None)
+            KeyError,
+            TypeError,
+            ValueError,
+            IndexError,
+            ZeroDivisionError,
+            OverflowError,
+        ):
             geometry = None
         if geometry is None:
             self._stats.skipped_invalid_geometry += 1

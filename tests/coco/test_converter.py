@@ -310,9 +310,11 @@ def test_a_malformed_object_is_skipped_and_counted_the_rest_of_its_row_converted
     objects.append(
         {"objectHash": "o-2-points", "featureHash": "fh-poly", "polygon": points(0.1, 0.1, 0.2, 0.2)}
     )
+    objects.append({"objectHash": "o-no-box", "featureHash": "fh-box", "shape": "bounding_box"})
+    objects.append({"objectHash": "o-no-mask", "featureHash": "fh-mask", "shape": "bitmask"})
     converter, document = convert(row)
     stats = converter.stats.as_dict()
-    assert stats["skipped_invalid_geometry"] == 3 and stats["skipped_unknown_objects"] == 1
+    assert stats["skipped_invalid_geometry"] == 5 and stats["skipped_unknown_objects"] == 1
     assert sorted(by_object(document)) == sorted(o["objectHash"] for o in image_objects())
     reference = convert(image_row())[1]
     assert document["annotations"] == reference["annotations"], "the valid objects convert as before"
