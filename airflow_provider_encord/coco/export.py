@@ -290,6 +290,10 @@ def _label_hash_of(row: Any) -> Any:
     return row.get("label_hash") if isinstance(row, dict) else None
 
 
+class _Skipped(Exception):
+    """A read not started because another read had failed."""
+
+
 class _Prefetcher:
     """Runs ``read`` over ``items`` in background threads, handing results on in the order of ``items``.
 
@@ -310,7 +314,7 @@ class _Prefetcher:
 
     def _guarded(self, item: Any) -> Any:
         if self._failed.is_set():
-            return None
+            raise _Skipped
         try:
             return self._read(item)
         except BaseException:
@@ -328,14 +332,22 @@ class _Prefetcher:
         for item in itertools.islice(items, window):
             pending.append(pool.submit(self._guarded, item))
         while pending:
-            result = pending.popleft().result()
+            try:
+                result = pending.popleft().result()
+            except _Skipped:
+                # Not started because a read handed over later failed first (two threads take reads in
+                # order, but one may start its read after the other's has failed): that read's error
+                # comes next in order; nothing is handed on in between.
+                continue
             if not self._failed.is_set():
                 for item in itertools.islice(items, 1):
                     pending.append(pool.submit(self._guarded, item))
             yield result
+        if self._failed.is_set():
+            raise RuntimeError("a bundle read was skipped without a failed read to report")
 
     def __exit__(self, *exc: object) -> None:
-        self._failed.set()  # reads not yet started return at once
+        self._failed.set()  # reads not yet started are skipped
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
 

@@ -271,6 +271,34 @@ def test_a_failed_bundle_read_is_raised_and_stops_the_reads(scale_project):
     assert not _prefetch_threads()
 
 
+def test_a_read_skipped_because_a_later_one_failed_is_not_handed_on():
+    """Two threads take reads in order, but the second may start its read after the third has failed."""
+    from airflow_provider_encord.coco.export import _Prefetcher
+
+    third_failed = threading.Event()
+
+    class Interleaved(_Prefetcher):
+        def _guarded(self, item):
+            if item == 2:  # the thread that took read 2 checks only once read 3 has failed
+                assert third_failed.wait(10)
+                return super()._guarded(item)
+            try:
+                return super()._guarded(item)
+            except LookupError:
+                third_failed.set()
+                raise
+
+    def read(item):
+        if item == 3:
+            raise LookupError("read 3 failed")
+        return f"bundle {item}"
+
+    handed_on = []
+    with pytest.raises(LookupError, match="read 3 failed"), Interleaved(read, [1, 2, 3, 4], 2, 2) as results:
+        handed_on.extend(results)
+    assert handed_on == ["bundle 1"]
+
+
 def test_closing_the_rows_early_stops_the_read_ahead(scale_project):
     emulator, project = scale_project
     hashes = [f"5ca1e1ab-0000-4000-8000-{i:012x}" for i in range(60)]
