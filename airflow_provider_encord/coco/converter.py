@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -541,14 +540,25 @@ class CocoConverter:
         """One ring given as ``polygon`` points: what the ``polygons`` case gives for a single ring."""
         if len(points) < 3:
             return None
-        xs = [p.x * width for p in points]
-        ys = [p.y * height for p in points]
-        # Shoelace: the sum of x[i] * y[i+1] - x[i+1] * y[i] over the closed ring, as two C-level sums.
-        total = sum(map(operator.mul, xs, ys[1:] + ys[:1])) - sum(map(operator.mul, xs[1:] + xs[:1], ys))
-        flat = [0.0] * (2 * len(xs))
-        flat[0::2] = [_floor(x * _SCALE + 0.5) / _SCALE for x in xs]
-        flat[1::2] = [_floor(y * _SCALE + 0.5) / _SCALE for y in ys]
-        return {"bbox": _bbox_of_xy(xs, ys), "area": _round(abs(total) / 2.0), "segmentation": [flat]}
+        # One pass over the ring (a polygon has a handful of points, so one loop costs less than several list
+        # comprehensions): pixel coordinates, their rounded values and the shoelace sum.
+        xs: list[float] = []
+        ys: list[float] = []
+        flat: list[float] = []
+        last = points[-1]
+        x_prev, y_prev = last.x * width, last.y * height
+        twice_area = 0.0
+        for point in points:
+            x = point.x * width
+            y = point.y * height
+            twice_area += x_prev * y - x * y_prev
+            x_prev = x
+            y_prev = y
+            xs.append(x)
+            ys.append(y)
+            flat.append(_floor(x * _SCALE + 0.5) / _SCALE)
+            flat.append(_floor(y * _SCALE + 0.5) / _SCALE)
+        return {"bbox": _bbox_of_xy(xs, ys), "area": _round(abs(twice_area) / 2.0), "segmentation": [flat]}
 
     def _polyline(self, obj: LabelObject, category: _Category, width: int, height: int):
         points = [(p.x * width, p.y * height) for p in _point_list(obj.polyline)]

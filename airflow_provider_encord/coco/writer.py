@@ -16,8 +16,10 @@ import orjson
 
 #: Size of the chunks handed to the output file.
 CHUNK_SIZE = 1 << 20
-#: Images and annotations collected before they are serialised together (a few hundred kilobytes of JSON).
-_ENCODE_EVERY = 2000
+#: Images and annotations collected before they are serialised together (about a hundred kilobytes of JSON):
+#: few enough that they are serialised and freed while still in the processor's cache (2000 cost 6% more time
+#: at 16 000 images, 8000 cost 20% more), enough that each ``orjson`` call has a batch to work on.
+_ENCODE_EVERY = 500
 
 
 class _Buffered:
