@@ -3,9 +3,10 @@
 The SDK's ``list_label_rows`` reads the whole ``labelrowmetadata`` answer into memory and turns every row
 into a ``LabelRowMetadata`` (a few kilobytes each: half a gigabyte for 100k rows), and ``get_label_rows``
 wraps every label row in an ORM object the converter does not need. Here the same requests are sent (the
-SDK builds and signs them), the listing is parsed as a stream keeping only the fields the export uses, and
-label rows stay plain dictionaries. Errors map to the SDK's own exceptions, as the SDK maps them; 429 and
-5xx answers are retried a bounded number of times (the SDK's ``max_retries``), honouring ``Retry-After``.
+SDK builds and signs them), the listing is parsed as a stream into structs of only the fields the export
+uses, and label rows are decoded by the caller (into the structs of ``coco._schema``). Errors map to the
+SDK's own exceptions, as the SDK maps them; 429 and 5xx answers are retried a bounded number of times (the
+SDK's ``max_retries``), honouring ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import contextlib
 import gc
 import re
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     import requests
     from encord.http.constants import RequestsSettings
     from encord.project import Project
+
+T = TypeVar("T")
 
 #: Statuses retried (at most ``max_retries`` times), waiting as long as a ``Retry-After`` header asks.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -273,16 +276,18 @@ _ATTEMPTS = 4
 class _ListSplitter:
     """Cuts a streamed RPC envelope ``{..., "response": [item, ...], ...}`` into lists of parsed items.
 
-    Bytes go in with :meth:`feed`; each call returns the items that are complete so far, parsed by ``orjson``
-    a window at a time, so that memory holds one window, not the whole answer. A window ends at a ``}, {``
-    between two items. Such bytes can also stand inside a string or inside a nested list, but the window is
-    then not a valid list of values and fails to parse, so a window that parses ends exactly after an item
-    of the response list; after a failure the previous candidate is tried. Items taken out leave the
+    Bytes go in with :meth:`feed`; each call returns the items that are complete so far, parsed by
+    ``decode`` (``orjson.loads`` unless given) a window at a time, so that memory holds one window, not the
+    whole answer. A window ends at a ``}, {`` between two items. Such bytes can also stand inside a string or
+    inside a nested list, but the window is then not a valid list of values and fails to parse, so a window
+    that parses ends exactly after an item of the response list; after a failure the previous candidate is
+    tried. Items taken out leave the
     envelope valid JSON: :meth:`finish` parses the head (before the list), what is left of the list and the
     tail as one document, and returns it, so the envelope is checked as a whole.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, decode: Callable[[bytes | bytearray], list[Any]] = orjson.loads) -> None:
+        self._decode = decode  # parses one window, a JSON list; raises a ValueError for what does not parse
         self._head: bytes | None = None  # the envelope up to and including the "[" of the response list
         self._buffer = bytearray()
         self._last_failure = -1  # the window end that last failed, not tried again
@@ -316,8 +321,8 @@ class _ListSplitter:
             window += memoryview(buffer)[: cut + 1]
             window += b"]"
             try:
-                items = orjson.loads(window)
-            except orjson.JSONDecodeError:
+                items = self._decode(window)
+            except ValueError:  # orjson.JSONDecodeError, msgspec.DecodeError and ValidationError
                 self._last_failure = cut
                 end = cut
                 continue
@@ -334,26 +339,24 @@ class _ListSplitter:
         return orjson.loads(document)
 
 
-def rpc_stream(
-    project: Project, query_type: str, payload: Any, keep: Callable[[dict[str, Any]], Any]
-) -> Iterator[Any]:
-    """One RPC read whose ``response`` is a list, parsed as it arrives: yields ``keep(item)`` for each item.
+def rpc_stream(project: Project, query_type: str, payload: Any, item_type: type[T]) -> Iterator[T]:
+    """One RPC read whose ``response`` is a list of objects, parsed as it arrives into ``item_type`` structs.
 
-    The answer is parsed a window of about :data:`WINDOW` bytes at a time (see :class:`_ListSplitter`), so
-    memory holds one window of items, whatever the size of the answer. The envelope is checked as the SDK
-    checks it once the answer is complete.
+    The answer is parsed a window of about :data:`WINDOW` bytes at a time (see :class:`_ListSplitter`) by a
+    ``msgspec`` decoder that builds only the fields of ``item_type`` (a struct whose fields all have defaults
+    and take any value) and skips the rest, so that memory holds one window of items, whatever the size of
+    the answer. The envelope is checked as the SDK checks it once the answer is complete.
     """
+    import msgspec
+
     session, response, context = _send(_sdk_signed_request(project, query_type, None, payload), stream=True)
-    splitter = _ListSplitter()
+    splitter = _ListSplitter(msgspec.json.Decoder(list[item_type], strict=False).decode)  # type: ignore[valid-type]
     head = bytearray()  # the start of the answer, for the error message of an answer that does not parse
     try:
         for chunk in _chunks(response, context):
             if len(head) < 200:
                 head += chunk[:200]
-            for item in splitter.feed(chunk):
-                if not isinstance(item, dict):
-                    raise _unparseable(bytes(head), context)
-                yield keep(item)
+            yield from splitter.feed(chunk)
         envelope = splitter.finish()
     except orjson.JSONDecodeError as error:
         raise _unparseable(bytes(head), context) from error
@@ -364,4 +367,4 @@ def rpc_stream(
     for item in envelope.get("response") or ():
         if not isinstance(item, dict):
             raise _unparseable(bytes(head), context)
-        yield keep(item)
+        yield msgspec.convert(item, item_type, strict=False)

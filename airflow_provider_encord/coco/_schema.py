@@ -134,6 +134,25 @@ class LabelRow(msgspec.Struct, gc=False):
     classification_answers: dict[str, ClassificationAnswer] | None = None
 
 
+class ListedRow(msgspec.Struct, gc=False):
+    """The fields of one ``labelrowmetadata`` entry the export uses (the other twenty are skipped)."""
+
+    label_hash: Any = None
+    label_status: Any = None
+    workflow_graph_node: Any = None
+    last_edited_at: Any = None
+
+    @property
+    def stage_uuid(self) -> Any:
+        node = self.workflow_graph_node
+        return node.get("uuid") if isinstance(node, dict) else None
+
+    @property
+    def stage_title(self) -> Any:
+        node = self.workflow_graph_node
+        return node.get("title") if isinstance(node, dict) else None
+
+
 class _Bundle(msgspec.Struct):
     """An RPC answer to a ``labelrow`` read: the envelope and its label rows."""
 

@@ -16,7 +16,7 @@ import io
 import itertools
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from typing import IO, TYPE_CHECKING, Any
@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 import orjson
 
 from airflow_provider_encord.coco._rpc import gc_paused, rpc_read, rpc_stream
-from airflow_provider_encord.coco._schema import LabelRow, decode_bundle
+from airflow_provider_encord.coco._schema import LabelRow, ListedRow, decode_bundle
 from airflow_provider_encord.coco.converter import CocoConverter
 from airflow_provider_encord.coco.writer import CocoStreamWriter
 
@@ -113,23 +113,23 @@ class _Filters:
                 f"edited_after={self.edited_after.isoformat()}: pass an interval that is not empty."
             )
 
-    def keep(self, row: Mapping[str, Any]) -> bool:
-        """Checks the SDK cannot ask the server for, applied to one listed row (see ``_listed_row``)."""
-        if self.label_hashes is not None and row["label_hash"] not in self._label_hash_set:
+    def keep(self, row: ListedRow) -> bool:
+        """Checks the SDK cannot ask the server for, applied to one listed row."""
+        if self.label_hashes is not None and row.label_hash not in self._label_hash_set:
             return False
-        if self.row_statuses is not None and row["label_status"] not in self.row_statuses:
+        if self.row_statuses is not None and row.label_status not in self.row_statuses:
             return False
         if self.stage_uuid is not None or self.stage_title is not None:
-            if row["stage_uuid"] is None:
+            if row.stage_uuid is None:
                 return False
-            if self.stage_uuid is not None and str(row["stage_uuid"]).lower() != self.stage_uuid:
+            if self.stage_uuid is not None and str(row.stage_uuid).lower() != self.stage_uuid:
                 return False
-            if self.stage_title is not None and row["stage_title"] != self.stage_title:
+            if self.stage_title is not None and row.stage_title != self.stage_title:
                 return False
-        if (self.edited_after or self.edited_before) and row["last_edited_at"] is not None:
+        if (self.edited_after or self.edited_before) and row.last_edited_at is not None:
             from encord.common.time_parser import parse_datetime
 
-            edited = parse_datetime(row["last_edited_at"])
+            edited = parse_datetime(row.last_edited_at)
             if edited.tzinfo is None:
                 edited = edited.replace(tzinfo=datetime.timezone.utc)
             if self.edited_after is not None and edited < self.edited_after:
@@ -164,18 +164,6 @@ def _parse_time(value: datetime.datetime | str | None, name: str) -> datetime.da
     return value
 
 
-def _listed_row(item: dict[str, Any]) -> dict[str, Any]:
-    """The fields of one ``labelrowmetadata`` entry the export uses (the rest is dropped as it streams by)."""
-    node = item.get("workflow_graph_node")
-    return {
-        "label_hash": item.get("label_hash"),
-        "label_status": item.get("label_status"),
-        "stage_uuid": node.get("uuid") if isinstance(node, dict) else None,
-        "stage_title": node.get("title") if isinstance(node, dict) else None,
-        "last_edited_at": item.get("last_edited_at"),
-    }
-
-
 def _listing_payload(filters: _Filters) -> dict[str, Any]:
     """The ``labelrowmetadata`` payload the SDK's ``list_label_rows`` sends for these filters."""
     return {
@@ -208,9 +196,9 @@ def _listed_label_hashes(project: Project, filters: _Filters, counts: dict[str, 
     if filters.label_hashes == []:
         return
     seen: set[str] = set()
-    for row in rpc_stream(project, "labelrowmetadata", _listing_payload(filters), _listed_row):
+    for row in rpc_stream(project, "labelrowmetadata", _listing_payload(filters), ListedRow):
         counts["label_rows_listed"] += 1
-        label_hash = row["label_hash"]
+        label_hash = row.label_hash
         if not filters.keep(row):
             counts["skipped_filtered"] += 1
         elif label_hash is None:
