@@ -380,12 +380,7 @@ class CocoConverter:
         answers = row.classification_answers
         if not answers:
             return by_frame_number, whole_row
-        placed_inline = {
-            classification.classificationHash
-            for _, labels in labelled
-            for frame in (labels.values() if by_frame else (labels,))
-            for classification in frame.classifications or ()
-        }
+        placed_inline: set[Any] | None = None  # built only if an answer has no range (rare)
         for answer in answers.values():
             entry = self._classification_entry(answer)
             ranges = answer.range
@@ -393,7 +388,15 @@ class CocoConverter:
                 for first, last in ranges:
                     for frame in range(int(first), int(last) + 1):
                         by_frame_number.setdefault(frame, []).append(entry)
-            elif answer.classificationHash not in placed_inline:
+                continue
+            if placed_inline is None:
+                placed_inline = {
+                    classification.classificationHash
+                    for _, labels in labelled
+                    for frame in (labels.values() if by_frame else (labels,))
+                    for classification in frame.classifications or ()
+                }
+            if answer.classificationHash not in placed_inline:
                 whole_row.append({**entry, "global": True})
         return by_frame_number, whole_row
 
@@ -405,12 +408,12 @@ class CocoConverter:
         frame: int,
     ) -> list[dict[str, Any]]:
         """Classifications listed in a frame's labels (older label rows) and not placed there by a range."""
-        placed = {entry["classification_hash"] for entry in frame_classifications.get(frame, [])}
+        placed = frame_classifications.get(frame, ())
         answers = row.classification_answers or {}
         result = []
         for classification in frame_labels.classifications or ():
             classification_hash = classification.classificationHash
-            if classification_hash in placed:
+            if any(entry["classification_hash"] == classification_hash for entry in placed):
                 continue
             answer = answers.get(classification_hash) or ClassificationAnswer(
                 classificationHash=classification_hash, featureHash=classification.featureHash
@@ -573,8 +576,9 @@ class CocoConverter:
 
     def _point(self, obj: LabelObject, category: _Category, width: int, height: int):
         raw = obj.point
-        point = raw["0"] if isinstance(raw, dict) else raw[0]
-        x, y = _round(point.x * width), _round(point.y * height)
+        point = raw["0"] if type(raw) is dict else raw[0]
+        x = _floor(point.x * width * _SCALE + 0.5) / _SCALE
+        y = _floor(point.y * height * _SCALE + 0.5) / _SCALE
         return {
             "bbox": [x, y, 0.0, 0.0],
             "area": 0.0,
