@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -145,11 +146,74 @@ def _raise_for_http(response: requests.Response, context: Any) -> None:
     raise RequestException(f"HTTP {response.status_code} from the Encord API", context=context)
 
 
-def _send(request: _Request, *, stream: bool) -> tuple[requests.Session, requests.Response, Any]:
+class Sessions:
+    """HTTP sessions reused by the reads of one export, so that each read does not open a new connection.
+
+    Against the hosted API a new connection costs a TLS handshake; here each read takes an idle session (or
+    makes one) and gives it back when its answer has been read, so an export opens about as many
+    connections as it has reads under way at once. Use as a context manager: leaving it closes every
+    session. An answer that was not read to the end closes its own connection (``Response.close``), so a
+    session given back never holds a half-read answer.
+    """
+
+    def __init__(self) -> None:
+        self._idle: list[requests.Session] = []
+        self._all: list[requests.Session] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def take(self, settings: RequestsSettings) -> requests.Session:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        session = _session(settings)
+        with self._lock:
+            self._all.append(session)
+        return session
+
+    def give_back(self, session: requests.Session) -> None:
+        with self._lock:
+            if self._closed:
+                session.close()
+            else:
+                self._idle.append(session)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            sessions, self._all, self._idle = self._all, [], []
+        for session in sessions:
+            session.close()
+
+    def __enter__(self) -> Sessions:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+
+class _OneOff:
+    """A session for a single read, closed when the read is done (reads made outside an export)."""
+
+    def take(self, settings: RequestsSettings) -> requests.Session:
+        return _session(settings)
+
+    def give_back(self, session: requests.Session) -> None:
+        session.close()
+
+
+def _send(
+    request: _Request, *, stream: bool, sessions: Sessions | _OneOff
+) -> tuple[requests.Session, requests.Response, Any]:
+    """Send ``request`` with a session from ``sessions``: the session, the answer (status 200), its context.
+
+    On an error (no answer, or a status other than 200) the session is given back before the SDK's exception
+    is raised; otherwise the caller gives it back once the answer is read (see :func:`_answer`).
+    """
     from encord.exceptions import RequestException
 
     context = _context(request)
-    session = _session(request.settings)
+    session = sessions.take(request.settings)
     try:
         response = session.post(
             request.endpoint,
@@ -159,15 +223,27 @@ def _send(request: _Request, *, stream: bool) -> tuple[requests.Session, request
             stream=stream,
         )
     except Exception as error:
-        session.close()
+        sessions.give_back(session)
         raise RequestException(f"Request to {request.endpoint} failed", context=context) from error
     if response.status_code != 200:
         try:
             _raise_for_http(response, context)
         finally:
             response.close()
-            session.close()
+            sessions.give_back(session)
     return session, response, context
+
+
+@contextlib.contextmanager
+def _answer(request: _Request, sessions: Sessions | None) -> Iterator[tuple[requests.Response, Any]]:
+    """The answer (status 200) to ``request`` and its context; the session is given back after the block."""
+    pool: Sessions | _OneOff = sessions if sessions is not None else _OneOff()
+    session, response, context = _send(request, stream=True, sessions=pool)
+    try:
+        yield response, context
+    finally:
+        response.close()  # closes the connection of an answer not read to the end
+        pool.give_back(session)
 
 
 def _unparseable(content: bytes, context: Any) -> Exception:
@@ -240,15 +316,16 @@ def rpc_read(
     uid: Any,
     payload: Any,
     decode: Callable[[bytes], Any] | None = None,
+    sessions: Sessions | None = None,
 ) -> Any:
     """One RPC read, its whole answer parsed: the ``response`` of the envelope, or the SDK's exception.
 
     :param decode: a faster parser of a successful answer, returning its ``response`` or ``None`` for an
         answer it does not understand (an error envelope, unexpected data), which is then parsed as plain
         JSON and checked as usual.
+    :param sessions: the sessions of the export this read is part of (a session of its own if not given)
     """
-    session, response, context = _send(_sdk_signed_request(project, query_type, uid, payload), stream=True)
-    with session, response:
+    with _answer(_sdk_signed_request(project, query_type, uid, payload), sessions) as (response, context):
         content = _read_body(response, context)
     if decode is not None:
         with gc_paused():
@@ -339,7 +416,9 @@ class _ListSplitter:
         return orjson.loads(document)
 
 
-def rpc_stream(project: Project, query_type: str, payload: Any, item_type: type[T]) -> Iterator[T]:
+def rpc_stream(
+    project: Project, query_type: str, payload: Any, item_type: type[T], sessions: Sessions | None = None
+) -> Iterator[T]:
     """One RPC read whose ``response`` is a list of objects, parsed as it arrives into ``item_type`` structs.
 
     The answer is parsed a window of about :data:`WINDOW` bytes at a time (see :class:`_ListSplitter`) by a
@@ -349,20 +428,18 @@ def rpc_stream(project: Project, query_type: str, payload: Any, item_type: type[
     """
     import msgspec
 
-    session, response, context = _send(_sdk_signed_request(project, query_type, None, payload), stream=True)
-    splitter = _ListSplitter(msgspec.json.Decoder(list[item_type], strict=False).decode)  # type: ignore[valid-type]
-    head = bytearray()  # the start of the answer, for the error message of an answer that does not parse
-    try:
-        for chunk in _chunks(response, context):
-            if len(head) < 200:
-                head += chunk[:200]
-            yield from splitter.feed(chunk)
-        envelope = splitter.finish()
-    except orjson.JSONDecodeError as error:
-        raise _unparseable(bytes(head), context) from error
-    finally:
-        response.close()
-        session.close()
+    decode = msgspec.json.Decoder(list[item_type], strict=False).decode  # type: ignore[valid-type]
+    with _answer(_sdk_signed_request(project, query_type, None, payload), sessions) as (response, context):
+        splitter = _ListSplitter(decode)
+        head = bytearray()  # the start of the answer, for the error message of an answer that does not parse
+        try:
+            for chunk in _chunks(response, context):
+                if len(head) < 200:
+                    head += chunk[:200]
+                yield from splitter.feed(chunk)
+            envelope = splitter.finish()
+        except orjson.JSONDecodeError as error:
+            raise _unparseable(bytes(head), context) from error
     _raise_for_envelope(envelope, context)
     for item in envelope.get("response") or ():
         if not isinstance(item, dict):

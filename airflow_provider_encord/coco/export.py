@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
-from airflow_provider_encord.coco._rpc import gc_paused, rpc_read, rpc_stream
+from airflow_provider_encord.coco._rpc import Sessions, gc_paused, rpc_read, rpc_stream
 from airflow_provider_encord.coco._schema import LabelRow, ListedRow, decode_bundle
 from airflow_provider_encord.coco.converter import CocoConverter
 from airflow_provider_encord.coco.writer import CocoStreamWriter
@@ -188,7 +188,9 @@ def _listing_payload(filters: _Filters) -> dict[str, Any]:
     }
 
 
-def _listed_label_hashes(project: Project, filters: _Filters, counts: dict[str, int]) -> Iterator[str]:
+def _listed_label_hashes(
+    project: Project, filters: _Filters, counts: dict[str, int], sessions: Sessions | None = None
+) -> Iterator[str]:
     """One ``labelrowmetadata`` request, parsed as it arrives: the label hashes to export, in order.
 
     A generator, so that the first bundles can be read while the rest of the listing is still arriving.
@@ -196,7 +198,7 @@ def _listed_label_hashes(project: Project, filters: _Filters, counts: dict[str, 
     if filters.label_hashes == []:
         return
     seen: set[str] = set()
-    for row in rpc_stream(project, "labelrowmetadata", _listing_payload(filters), ListedRow):
+    for row in rpc_stream(project, "labelrowmetadata", _listing_payload(filters), ListedRow, sessions):
         counts["label_rows_listed"] += 1
         label_hash = row.label_hash
         if not filters.keep(row):
@@ -236,6 +238,7 @@ def _label_rows(
     bundle_size: int,
     feature_hashes: set[str] | None,
     counts: dict[str, int] | None = None,
+    sessions: Sessions | None = None,
 ) -> Iterator[LabelRow | dict[str, Any]]:
     """Label rows, one ``labelrow`` read per ``bundle_size`` hashes, in the order of ``label_hashes``.
 
@@ -243,13 +246,14 @@ def _label_rows(
     :data:`PREFETCH_BUNDLES` waiting, :data:`READERS` reads under way); ``label_hashes`` is consumed as the
     reads need it, so a streamed listing and the reads overlap. An error in a read is raised here, in order;
     closing the iterator early stops the threads before their next read. ``counts["label_row_requests"]``
-    counts the reads.
+    counts the reads; ``sessions`` are the HTTP sessions they share.
     """
     counts = counts if counts is not None else {}
     counts.setdefault("label_row_requests", 0)
 
     def read(bundle: list[str]) -> list[LabelRow | dict[str, Any]]:
-        rows = rpc_read(project, "labelrow", bundle, _bundle_payload(feature_hashes), decode=decode_bundle)
+        payload = _bundle_payload(feature_hashes)
+        rows = rpc_read(project, "labelrow", bundle, payload, decode=decode_bundle, sessions=sessions)
         position = {label_hash: index for index, label_hash in enumerate(bundle)}
         return sorted(rows, key=lambda row: position.get(_label_hash_of(row), len(position)))
 
@@ -404,15 +408,27 @@ def _export(
     feature_hashes: set[str] | None,
 ) -> dict[str, Any]:
     """The body of :func:`write_coco`, its arguments checked."""
+    with Sessions() as sessions:  # one connection per read under way, not one per read
+        return _write(project, out, filters, converter, feature_hashes, sessions)
+
+
+def _write(
+    project: Project,
+    out: IO[bytes],
+    filters: _Filters,
+    converter: CocoConverter,
+    feature_hashes: set[str] | None,
+    sessions: Sessions,
+) -> dict[str, Any]:
     counts = {"skipped_unlabelled": 0, "skipped_filtered": 0, "label_rows_listed": 0, "label_row_requests": 0}
-    hashes = _listed_label_hashes(project, filters, counts)
+    hashes = _listed_label_hashes(project, filters, counts, sessions)
     info = {
         "description": f"Encord project {project.title}",
         "date_created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "encord_project_hash": str(project.project_hash),
         "encord_ontology_hash": str(project.ontology_hash),
     }
-    rows = _label_rows(project, hashes, filters.bundle_size, feature_hashes, counts)
+    rows = _label_rows(project, hashes, filters.bundle_size, feature_hashes, counts, sessions)
     with closing(rows), CocoStreamWriter(out, info=info, categories=converter.categories) as writer:
         for row in rows:
             writer.add(*converter.convert_label_row(row))

@@ -257,6 +257,27 @@ def test_bundles_read_ahead_come_out_in_order(scale_project):
     assert not _prefetch_threads()
 
 
+def test_an_export_reads_over_a_few_kept_alive_connections(scale_project):
+    emulator, project = scale_project
+    export_coco_dict(project, bundle_size=5)  # twelve bundle reads and the listing
+    calls = label_row_calls(emulator)
+    assert len(calls) == 13
+    # One connection per read under way at once (the listing and READERS bundle reads), not one per read.
+    assert len({c.client_port for c in calls}) <= READERS + 1
+
+
+def test_the_sessions_of_an_export_are_all_closed_when_it_ends(scale_project, mocker):
+    import requests
+
+    from airflow_provider_encord.coco import _rpc
+
+    opened = mocker.spy(_rpc, "_session")
+    closed = mocker.spy(requests.Session, "close")
+    export_coco_dict(scale_project[1], bundle_size=5)
+    assert 1 <= opened.call_count <= READERS + 1
+    assert {id(call.args[0]) for call in closed.call_args_list} >= {id(s) for s in opened.spy_return_list}
+
+
 def test_a_failed_bundle_read_is_raised_and_stops_the_reads(scale_project):
     from encord.exceptions import ResourceNotFoundError
 

@@ -66,6 +66,8 @@ class RecordedRequest:
     fault: str | None = None
     resource_type: str | None = None
     resource_id: str | None = None
+    #: the client's port: requests sent over one kept-alive connection share it
+    client_port: int = 0
 
 
 @dataclass
@@ -199,6 +201,7 @@ class Handler(BaseHTTPRequestHandler):
             route="",
             query=parse_qs(split.query, keep_blank_values=True),
             user_agent=self.headers.get("User-Agent", ""),
+            client_port=self.client_address[1],
         )
         try:
             record.body = orjson.loads(raw) if raw else None
