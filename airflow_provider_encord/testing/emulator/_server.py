@@ -166,6 +166,10 @@ class Handler(BaseHTTPRequestHandler):
     server: EmulatorServer
     protocol_version = "HTTP/1.1"
     server_version = "EncordEmulator/1.0"
+    # Headers and body go out in two writes. With Nagle's algorithm on, the body of a small answer on a
+    # kept-alive connection waits for the client's delayed acknowledgement of the headers (about 40 ms);
+    # web servers switch it off, and so does this one.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.emulator.verbose:
