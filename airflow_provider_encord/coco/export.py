@@ -27,6 +27,7 @@ from airflow_provider_encord.coco._rpc import Sessions, gc_paused, rpc_read, rpc
 from airflow_provider_encord.coco._schema import LabelRow, ListedRow, decode_bundle
 from airflow_provider_encord.coco.converter import CocoConverter
 from airflow_provider_encord.coco.writer import CocoStreamWriter
+from airflow_provider_encord.hooks.inputs import DEFAULT_BUNDLE_SIZE
 
 if TYPE_CHECKING:
     from encord.project import Project
@@ -353,7 +354,7 @@ def write_coco(
     workflow_stage: str | None = None,
     object_classes: Iterable[str] | None = None,
     edited_after: datetime.datetime | str | None = None,
-    bundle_size: int = 100,
+    bundle_size: int = DEFAULT_BUNDLE_SIZE,
     edited_before: datetime.datetime | str | None = None,
 ) -> dict[str, Any]:
     """Write a project's labels as one COCO JSON document to ``out``, streaming.
@@ -376,7 +377,7 @@ def write_coco(
         ISO-8601 string), e.g. a daily DAG's ``data_interval_start``
     :param edited_before: export only rows edited before this time (same forms), e.g. ``data_interval_end``,
         so that consecutive runs export disjoint intervals
-    :param bundle_size: label rows per read request, 1 to 1000
+    :param bundle_size: label rows per read request, 1 to 1000 (default 500; lower it for label-heavy videos)
     :return: counts: ``images``, ``annotations``, ``categories``, ``annotations_per_category``
         (name -> count), ``label_rows`` (converted), ``label_rows_listed``, ``skipped_unlabelled``,
         ``skipped_filtered``, ``skipped_unsupported_data`` (rows of audio, text, ...),

@@ -39,6 +39,7 @@ from airflow_provider_encord.exceptions import (
     EncordUploadTimeoutError,
 )
 from airflow_provider_encord.hooks.inputs import (
+    DEFAULT_BUNDLE_SIZE,
     build_upload_registration,
     like_pattern,
     validate_datetime,
@@ -1015,7 +1016,7 @@ class EncordHook(BaseHook):
         workflow_stage: str | None = None,
         object_classes: Sequence[str] | None = None,
         edited_after: datetime | str | None = None,
-        bundle_size: int = 100,
+        bundle_size: int = DEFAULT_BUNDLE_SIZE,
         edited_before: datetime | str | None = None,
     ) -> dict[str, Any]:
         """Export labels as a COCO dict, without creating label rows on the server.
@@ -1028,7 +1029,7 @@ class EncordHook(BaseHook):
         :param workflow_stage: only rows in this stage (uuid or title).
         :param object_classes: only objects of these ontology class names.
         :param edited_after: only rows edited at or after this time.
-        :param bundle_size: label rows fetched per request (1-1000).
+        :param bundle_size: label rows fetched per request (1-1000, default 500).
         :param edited_before: only rows edited before this time.
         """
         from airflow_provider_encord.coco import export_coco_dict
@@ -1053,7 +1054,7 @@ class EncordHook(BaseHook):
         workflow_stage: str | None = None,
         object_classes: Sequence[str] | None = None,
         edited_after: datetime | str | None = None,
-        bundle_size: int = 100,
+        bundle_size: int = DEFAULT_BUNDLE_SIZE,
         edited_before: datetime | str | None = None,
     ) -> dict[str, Any]:
         """Stream a COCO export into a binary file object and return its counts.

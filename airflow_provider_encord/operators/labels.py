@@ -10,7 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from airflow_provider_encord.hooks.inputs import validate_datetime, validate_statuses, validate_uuid
+from airflow_provider_encord.hooks.inputs import (
+    DEFAULT_BUNDLE_SIZE,
+    validate_datetime,
+    validate_statuses,
+    validate_uuid,
+)
 from airflow_provider_encord.links.encord import EncordProjectLink
 from airflow_provider_encord.operators.base import (
     EncordBaseOperator,
@@ -166,7 +171,8 @@ class ExportCocoOperator(EncordBaseOperator):
     :param edited_before: Only labels edited before this time (templated), e.g. the same with
         ``data_interval_end``, so that each run exports its own interval and a late re-run exports the same
         rows.
-    :param bundle_size: Label rows fetched per request, 1-1000 (lower it for label-heavy videos).
+    :param bundle_size: Label rows fetched per request, 1-1000, default 500 (lower it for label-heavy
+        videos, whose rows can be megabytes each).
     :param asset: Declare the output as an Airflow Asset: ``True`` (the asset URI is the fixed
         ``output_path``), an asset URI string, or an ``Asset``.
     :param encord_conn_id: The Airflow connection to Encord.
@@ -197,7 +203,7 @@ class ExportCocoOperator(EncordBaseOperator):
         object_classes: list[str] | str | None = None,
         edited_after: Any = None,
         edited_before: Any = None,
-        bundle_size: int = 100,
+        bundle_size: int = DEFAULT_BUNDLE_SIZE,
         asset: Asset | str | bool | None = None,
         **kwargs: Any,
     ) -> None:

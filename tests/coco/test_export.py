@@ -15,6 +15,7 @@ from pycocotools.coco import COCO
 
 from airflow_provider_encord.coco import export_coco_dict, write_coco
 from airflow_provider_encord.coco.export import PREFETCH_BUNDLES, READERS, _label_rows
+from airflow_provider_encord.hooks.inputs import DEFAULT_BUNDLE_SIZE
 
 FAST = RequestsSettings(
     max_retries=1, backoff_factor=0.0, connection_retries=0, connect_timeout=5, read_timeout=30
@@ -255,6 +256,23 @@ def test_bundles_read_ahead_come_out_in_order(scale_project):
     streamed["info"].pop("date_created")
     assert streamed == expected
     assert not _prefetch_threads()
+
+
+def test_by_default_label_rows_are_read_500_at_a_time(encord_emulator_factory):
+    emulator = encord_emulator_factory(seed="scale", scale_images=1001, scale_objects=1)
+    scale_client = EncordUserClient.create_with_ssh_private_key(
+        emulator.private_key, domain=emulator.url, requests_settings=FAST
+    )
+    project = scale_client.get_project(emulator.ids["project_hash"])
+    emulator.clear_requests()
+    assert write_coco(project, io.BytesIO())["images"] == 1001
+    reads = [c for c in label_row_calls(emulator) if c.query_type == "labelrow"]
+    assert sorted(len(c.body["values"]["uid"]) for c in reads) == [
+        1,
+        DEFAULT_BUNDLE_SIZE,
+        DEFAULT_BUNDLE_SIZE,
+    ]
+    assert DEFAULT_BUNDLE_SIZE == 500
 
 
 def test_an_export_reads_over_a_few_kept_alive_connections(scale_project):
