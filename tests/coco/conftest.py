@@ -13,12 +13,22 @@ SCALE_SETTINGS = RequestsSettings(
 
 
 @pytest.fixture
-def scale_project(encord_emulator_factory):
+def scale_project_factory(encord_emulator_factory):
+    """``make(images, objects)``: a ``scale`` emulator and its project as the SDK sees it."""
+
+    def make(images: int, objects: int):
+        emulator = encord_emulator_factory(seed="scale", scale_images=images, scale_objects=objects)
+        scale_client = EncordUserClient.create_with_ssh_private_key(
+            emulator.private_key, domain=emulator.url, requests_settings=SCALE_SETTINGS
+        )
+        project = scale_client.get_project(emulator.ids["project_hash"])
+        emulator.clear_requests()
+        return emulator, project
+
+    return make
+
+
+@pytest.fixture
+def scale_project(scale_project_factory):
     """A ``scale`` emulator of 60 images with 2 objects each, and its project as the SDK sees it."""
-    emulator = encord_emulator_factory(seed="scale", scale_images=60, scale_objects=2)
-    scale_client = EncordUserClient.create_with_ssh_private_key(
-        emulator.private_key, domain=emulator.url, requests_settings=SCALE_SETTINGS
-    )
-    project = scale_client.get_project(emulator.ids["project_hash"])
-    emulator.clear_requests()
-    return emulator, project
+    return scale_project_factory(60, 2)

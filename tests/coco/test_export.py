@@ -220,13 +220,8 @@ def test_bad_arguments_are_refused_before_any_request(project, encord_emulator, 
     assert out.getvalue() == b""
 
 
-def test_scale_project_streams_every_row(encord_emulator_factory, client):
-    emulator = encord_emulator_factory(seed="scale", scale_images=250, scale_objects=3)
-    scale_client = EncordUserClient.create_with_ssh_private_key(
-        emulator.private_key, domain=emulator.url, requests_settings=FAST
-    )
-    project = scale_client.get_project(emulator.ids["project_hash"])
-    emulator.clear_requests()
+def test_scale_project_streams_every_row(scale_project_factory):
+    emulator, project = scale_project_factory(250, 3)
     out = io.BytesIO()
     counts = write_coco(project, out, bundle_size=100)
     document = orjson.loads(out.getvalue())
@@ -258,13 +253,8 @@ def test_bundles_read_ahead_come_out_in_order(scale_project):
     assert not _prefetch_threads()
 
 
-def test_by_default_label_rows_are_read_500_at_a_time(encord_emulator_factory):
-    emulator = encord_emulator_factory(seed="scale", scale_images=1001, scale_objects=1)
-    scale_client = EncordUserClient.create_with_ssh_private_key(
-        emulator.private_key, domain=emulator.url, requests_settings=FAST
-    )
-    project = scale_client.get_project(emulator.ids["project_hash"])
-    emulator.clear_requests()
+def test_by_default_label_rows_are_read_500_at_a_time(scale_project_factory):
+    emulator, project = scale_project_factory(1001, 1)
     assert write_coco(project, io.BytesIO())["images"] == 1001
     reads = [c for c in label_row_calls(emulator) if c.query_type == "labelrow"]
     assert sorted(len(c.body["values"]["uid"]) for c in reads) == [
