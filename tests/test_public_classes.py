@@ -148,3 +148,16 @@ def test_importing_one_operator_loads_only_its_module():
     }
     assert not [m for m in loaded if m.split(".")[0] in ("encord", "pycocotools")], "the SDK was imported"
     assert "airflow_provider_encord.hooks.encord" not in loaded
+
+
+def test_the_coco_package_runs_without_importing_airflow():
+    # Scripts and the benchmark use it outside Airflow; importing Airflow would add seconds to each run.
+    script = (
+        "import json, sys\n"
+        "from airflow_provider_encord.coco import write_coco, CocoConverter\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'airflow')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []

@@ -23,11 +23,11 @@ from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
+from airflow_provider_encord._defaults import DEFAULT_BUNDLE_SIZE
 from airflow_provider_encord.coco._rpc import Sessions, gc_paused, rpc_read, rpc_stream
 from airflow_provider_encord.coco._schema import LabelRow, ListedRow, decode_bundle
 from airflow_provider_encord.coco.converter import CocoConverter
 from airflow_provider_encord.coco.writer import CocoStreamWriter
-from airflow_provider_encord.hooks.inputs import DEFAULT_BUNDLE_SIZE
 
 if TYPE_CHECKING:
     from encord.project import Project

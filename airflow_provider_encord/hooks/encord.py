@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_encord import __version__
+from airflow_provider_encord._defaults import DEFAULT_BUNDLE_SIZE
 from airflow_provider_encord.exceptions import (
     EncordAuthenticationError,
     EncordConfigurationError,
@@ -39,7 +40,6 @@ from airflow_provider_encord.exceptions import (
     EncordUploadTimeoutError,
 )
 from airflow_provider_encord.hooks.inputs import (
-    DEFAULT_BUNDLE_SIZE,
     build_upload_registration,
     like_pattern,
     validate_datetime,

@@ -17,12 +17,6 @@ from urllib.parse import urlsplit
 
 from airflow_provider_encord.exceptions import EncordInvalidInputError
 
-#: Label rows fetched per request by the COCO export unless told otherwise: half the SDK's own bundle of
-#: 1000. Fewer requests make a faster export (at 16 000 images, bundles of 100 take about 1.5 times as long
-#: as bundles of 500); lower it for label-heavy videos, whose rows can be megabytes each, since a few
-#: bundles are held at once.
-DEFAULT_BUNDLE_SIZE = 500
-
 #: Project roles, by the name people type (any case, ``-`` or space for ``_``) -> ``ProjectUserRole`` name.
 USER_ROLES = ("annotator", "reviewer", "admin", "annotator_reviewer", "team_manager", "viewer")
 #: ``StorageLocation`` names accepted by ``create_dataset``.

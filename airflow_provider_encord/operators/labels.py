@@ -10,12 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from airflow_provider_encord.hooks.inputs import (
-    DEFAULT_BUNDLE_SIZE,
-    validate_datetime,
-    validate_statuses,
-    validate_uuid,
-)
+from airflow_provider_encord._defaults import DEFAULT_BUNDLE_SIZE
+from airflow_provider_encord.hooks.inputs import validate_datetime, validate_statuses, validate_uuid
 from airflow_provider_encord.links.encord import EncordProjectLink
 from airflow_provider_encord.operators.base import (
     EncordBaseOperator,

@@ -13,9 +13,9 @@ from encord.http.constants import RequestsSettings
 from encord.objects.coordinates import BoundingBoxCoordinates
 from pycocotools.coco import COCO
 
+from airflow_provider_encord._defaults import DEFAULT_BUNDLE_SIZE
 from airflow_provider_encord.coco import export_coco_dict, write_coco
 from airflow_provider_encord.coco.export import PREFETCH_BUNDLES, READERS, _label_rows
-from airflow_provider_encord.hooks.inputs import DEFAULT_BUNDLE_SIZE
 
 FAST = RequestsSettings(
     max_retries=1, backoff_factor=0.0, connection_retries=0, connect_timeout=5, read_timeout=30
