@@ -232,11 +232,16 @@ def sdk_available() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Imported here: the SDK's worker processes run this file without the package installed.
+    from airflow_provider_encord._defaults import DEFAULT_BUNDLE_SIZE
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,4000,16000", help="image counts for ours vs the SDK")
     parser.add_argument("--large", type=int, default=100000, help="image count for ours alone (0: skip)")
     parser.add_argument("--objects", type=int, default=5, help="objects per image")
-    parser.add_argument("--bundle-size", type=int, default=500, help="label rows per request (ours)")
+    parser.add_argument(
+        "--bundle-size", type=int, default=DEFAULT_BUNDLE_SIZE, help="label rows per request (ours)"
+    )
     parser.add_argument("--repeat", type=int, default=4, help="runs of ours per size; the median is kept")
     parser.add_argument("--no-sdk", action="store_true", help="measure only this provider's export")
     parser.add_argument("--setup-sdk", action="store_true", help=f"install encord[coco] into {SDK_VENV}")

@@ -192,18 +192,8 @@ class Sessions:
         self.close()
 
 
-class _OneOff:
-    """A session for a single read, closed when the read is done (reads made outside an export)."""
-
-    def take(self, settings: RequestsSettings) -> requests.Session:
-        return _session(settings)
-
-    def give_back(self, session: requests.Session) -> None:
-        session.close()
-
-
 def _send(
-    request: _Request, *, stream: bool, sessions: Sessions | _OneOff
+    request: _Request, *, stream: bool, sessions: Sessions
 ) -> tuple[requests.Session, requests.Response, Any]:
     """Send ``request`` with a session from ``sessions``: the session, the answer (status 200), its context.
 
@@ -236,14 +226,18 @@ def _send(
 
 @contextlib.contextmanager
 def _answer(request: _Request, sessions: Sessions | None) -> Iterator[tuple[requests.Response, Any]]:
-    """The answer (status 200) to ``request`` and its context; the session is given back after the block."""
-    pool: Sessions | _OneOff = sessions if sessions is not None else _OneOff()
-    session, response, context = _send(request, stream=True, sessions=pool)
-    try:
-        yield response, context
-    finally:
-        response.close()  # closes the connection of an answer not read to the end
-        pool.give_back(session)
+    """The answer (status 200) to ``request`` and its context; the session is given back after the block.
+
+    Without ``sessions`` (a read outside an export) the read has a pool of its own, closed after it.
+    """
+    with contextlib.ExitStack() as stack:
+        pool = sessions if sessions is not None else stack.enter_context(Sessions())
+        session, response, context = _send(request, stream=True, sessions=pool)
+        try:
+            yield response, context
+        finally:
+            response.close()  # closes the connection of an answer not read to the end
+            pool.give_back(session)
 
 
 def _unparseable(content: bytes, context: Any) -> Exception:
@@ -358,9 +352,9 @@ class _ListSplitter:
     whole answer. A window ends at a ``}, {`` between two items. Such bytes can also stand inside a string or
     inside a nested list, but the window is then not a valid list of values and fails to parse, so a window
     that parses ends exactly after an item of the response list; after a failure the previous candidate is
-    tried. Items taken out leave the
-    envelope valid JSON: :meth:`finish` parses the head (before the list), what is left of the list and the
-    tail as one document, and returns it, so the envelope is checked as a whole.
+    tried. Items taken out leave the envelope valid JSON: :meth:`finish` parses the head (before the list),
+    what is left of the list and the tail as one document, and returns it, so the envelope is checked as a
+    whole.
     """
 
     def __init__(self, decode: Callable[[bytes | bytearray], list[Any]] = orjson.loads) -> None:

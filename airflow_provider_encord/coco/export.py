@@ -252,8 +252,9 @@ def _label_rows(
     counts = counts if counts is not None else {}
     counts.setdefault("label_row_requests", 0)
 
+    payload = _bundle_payload(feature_hashes)  # the same for every read
+
     def read(bundle: list[str]) -> list[LabelRow | dict[str, Any]]:
-        payload = _bundle_payload(feature_hashes)
         rows = rpc_read(project, "labelrow", bundle, payload, decode=decode_bundle, sessions=sessions)
         position = {label_hash: index for index, label_hash in enumerate(bundle)}
         return sorted(rows, key=lambda row: position.get(_label_hash_of(row), len(position)))

@@ -43,6 +43,14 @@ class _Buffered:
             self.writes += 1
 
 
+def _write_items(sink: _Buffered, items: list[Mapping[str, Any]], *, first: bool) -> None:
+    """Write ``items`` as the next items of a JSON list (after a comma unless ``first``), then clear it."""
+    # A list's JSON without its brackets is its items' JSON joined by commas.
+    data = orjson.dumps(items)
+    sink.write(data[1:-1] if first else b"," + data[1:-1])
+    items.clear()
+
+
 class CocoStreamWriter:
     """Writes one COCO document: ``info`` and ``categories`` first, then images, then annotations.
 
@@ -88,17 +96,12 @@ class CocoStreamWriter:
 
     def _encode(self) -> None:
         """Serialise what was added since the last call: one ``orjson`` call for many rows' objects."""
-        # A list's JSON without its brackets is its items' JSON joined by commas.
         if self._images:
-            data = orjson.dumps(self._images)
-            self._out.write(data[1:-1] if self._first_image else b"," + data[1:-1])
+            _write_items(self._out, self._images, first=self._first_image)
             self._first_image = False
-            self._images.clear()
         if self._annotations:
-            data = orjson.dumps(self._annotations)
-            self._spool.write(data[1:-1] if self._first_annotation else b"," + data[1:-1])
+            _write_items(self._spool, self._annotations, first=self._first_annotation)
             self._first_annotation = False
-            self._annotations.clear()
 
     def close(self) -> None:
         """Finish the document: close the images, copy the spooled annotations, close the object."""

@@ -290,17 +290,15 @@ class RowTable:
         self.index_of = index_of
         self.index_of_label = index_of_label
         self._label_index: dict[str, str] = {}
+        #: data hashes of the materialised rows that are not generated ones, in the order they were added
+        self._extra: list[str] = []
 
     def __len__(self) -> int:
-        return self.lazy_count + len(self._extra())
-
-    def _extra(self) -> list[LabelRow]:
-        """The materialised rows that are not generated ones, in the order they were added."""
-        if self.index_of is None:
-            return list(self.rows.values())
-        return [row for row in self.rows.values() if self.index_of(row.data_hash) is None]
+        return self.lazy_count + len(self._extra)
 
     def add(self, row: LabelRow) -> None:
+        if row.data_hash not in self.rows and (self.index_of is None or self.index_of(row.data_hash) is None):
+            self._extra.append(row.data_hash)
         self.rows[row.data_hash] = row
         if row.label_hash:
             self._label_index[row.label_hash] = row.data_hash
@@ -345,9 +343,9 @@ class RowTable:
             for index in range(max(start, 0), self.lazy_count):
                 row = self.factory(index)
                 yield index, self.rows.get(row.data_hash, row)
-        extra = self._extra()
+        extra = list(self._extra)  # rows added while the listing runs come in a later one
         for position in range(max(start - self.lazy_count, 0), len(extra)):
-            yield self.lazy_count + position, extra[position]
+            yield self.lazy_count + position, self.rows[extra[position]]
 
     def __iter__(self) -> Iterator[LabelRow]:
         return (row for _, row in self.seek())
