@@ -286,7 +286,7 @@ class CocoConverter:
             :class:`~airflow_provider_encord.coco._schema.LabelRow`
         :return: the COCO images and annotations of this row
         """
-        decoded = label_row(row)
+        decoded = row if type(row) is LabelRow else label_row(row)
         if decoded is None:
             self._stats.skipped_invalid_rows += 1
             return [], []
@@ -413,12 +413,14 @@ class CocoConverter:
         result = []
         for classification in frame_labels.classifications or ():
             classification_hash = classification.classificationHash
-            if any(entry["classification_hash"] == classification_hash for entry in placed):
-                continue
-            answer = answers.get(classification_hash) or ClassificationAnswer(
-                classificationHash=classification_hash, featureHash=classification.featureHash
-            )
-            result.append(self._classification_entry(answer))
+            for entry in placed:  # a loop, not any(): most frames have one placed classification
+                if entry["classification_hash"] == classification_hash:
+                    break
+            else:
+                answer = answers.get(classification_hash) or ClassificationAnswer(
+                    classificationHash=classification_hash, featureHash=classification.featureHash
+                )
+                result.append(self._classification_entry(answer))
         return result
 
     # -- annotations -----------------------------------------------------------------------------------------
@@ -439,8 +441,15 @@ class CocoConverter:
         if converter is None:
             self._stats.skipped_unsupported_shapes += 1
             return None
+        annotation: dict[str, Any] = {
+            "id": self._next_annotation_id,
+            "image_id": image_id,
+            "category_id": category.id,
+            "iscrowd": 0,
+        }
         try:
-            geometry = None if obj.invalid else converter(self, obj, category, width, height)
+            # The shape adds its geometry (bbox, area, segmentation, ...) to the annotation.
+            valid = not obj.invalid and converter(self, obj, category, width, height, annotation)
         except (
             AttributeError,  # the shape's geometry is missing (None)
             KeyError,
@@ -450,20 +459,13 @@ class CocoConverter:
             ZeroDivisionError,
             OverflowError,
         ):
-            geometry = None
-        if geometry is None:
+            valid = False
+        if not valid:
             self._stats.skipped_invalid_geometry += 1
             return None
         object_hash = obj.objectHash
-        annotation: dict[str, Any] = {
-            "id": self._next_annotation_id,
-            "image_id": image_id,
-            "category_id": category.id,
-            "iscrowd": 0,
-            **geometry,
-            "encord_object_hash": object_hash,
-            "encord_feature_hash": category.feature_hash,
-        }
+        annotation["encord_object_hash"] = object_hash
+        annotation["encord_feature_hash"] = category.feature_hash
         if object_hash:
             answer = object_answers.get(object_hash)
             if answer is not None and answer.classifications:
@@ -480,35 +482,38 @@ class CocoConverter:
             counts = self._empty_masks[key] = encode_counts([height * width])
         return {"size": [height, width], "counts": counts}
 
-    def _bounding_box(self, obj: LabelObject, category: _Category, width: int, height: int):
+    # Each shape adds its geometry to ``annotation`` (``bbox``, ``area``, ``segmentation`` and what else the
+    # shape has) and returns True, or returns None for geometry that cannot be converted.
+
+    def _bounding_box(self, obj: LabelObject, category: _Category, width: int, height: int, annotation: dict):
         box = obj.boundingBox
         x, y, w, h = box.x * width, box.y * height, box.w * width, box.h * height
         x0 = _floor(x * _SCALE + 0.5) / _SCALE
         y0 = _floor(y * _SCALE + 0.5) / _SCALE
         x1 = _floor((x + w) * _SCALE + 0.5) / _SCALE
         y1 = _floor((y + h) * _SCALE + 0.5) / _SCALE
-        return {
-            "bbox": [x0, y0, _floor(w * _SCALE + 0.5) / _SCALE, _floor(h * _SCALE + 0.5) / _SCALE],
-            "area": _floor(w * h * _SCALE + 0.5) / _SCALE,
-            "segmentation": [[x0, y0, x1, y0, x1, y1, x0, y1]],
-        }
+        annotation["bbox"] = [x0, y0, _floor(w * _SCALE + 0.5) / _SCALE, _floor(h * _SCALE + 0.5) / _SCALE]
+        annotation["area"] = _floor(w * h * _SCALE + 0.5) / _SCALE
+        annotation["segmentation"] = [[x0, y0, x1, y0, x1, y1, x0, y1]]
+        return True
 
-    def _rotatable_box(self, obj: LabelObject, category: _Category, width: int, height: int):
+    def _rotatable_box(
+        self, obj: LabelObject, category: _Category, width: int, height: int, annotation: dict
+    ):
         box = obj.rotatableBoundingBox
         x, y, w, h = box.x * width, box.y * height, box.w * width, box.h * height
         theta = float(box.theta or 0.0)
         corners = rotated_box_corners(x, y, w, h, theta)
-        return {
-            "bbox": [_round(x), _round(y), _round(w), _round(h)],
-            "area": _round(w * h),
-            "segmentation": [[_round(value) for corner in corners for value in corner]],
-            "encord_rotation": theta,
-        }
+        annotation["bbox"] = [_round(x), _round(y), _round(w), _round(h)]
+        annotation["area"] = _round(w * h)
+        annotation["segmentation"] = [[_round(value) for corner in corners for value in corner]]
+        annotation["encord_rotation"] = theta
+        return True
 
-    def _polygon(self, obj: LabelObject, category: _Category, width: int, height: int):
+    def _polygon(self, obj: LabelObject, category: _Category, width: int, height: int, annotation: dict):
         raw_polygons = obj.polygons
         if not raw_polygons:
-            return self._simple_polygon(_point_list(obj.polygon), width, height)
+            return _simple_polygon(_point_list(obj.polygon), width, height, annotation)
         polygons = [
             [
                 [(ring[i] * width, ring[i + 1] * height) for i in range(0, len(ring) - 1, 2)]
@@ -521,73 +526,48 @@ class CocoConverter:
         if not polygons:
             return None
         area = sum(_ring_area(rings[0]) - sum(_ring_area(hole) for hole in rings[1:]) for rings in polygons)
-        result: dict[str, Any] = {
-            "bbox": _bbox_of(point for rings in polygons for point in rings[0]),
-            "area": _round(area),
-        }
+        bbox = _bbox_of(point for rings in polygons for point in rings[0])
+        area = _round(area)
         if any(len(rings) > 1 for rings in polygons):
             mask = rasterise_polygons(polygons, height=height, width=width)
             counts = column_major_counts(mask, height=height, width=width)
-            result["segmentation"] = {"size": [height, width], "counts": encode_counts(counts)}
-            result["encord_polygons"] = [
+            annotation["bbox"] = bbox
+            annotation["area"] = area
+            annotation["segmentation"] = {"size": [height, width], "counts": encode_counts(counts)}
+            annotation["encord_polygons"] = [
                 [[_round(value) for point in ring for value in point] for ring in rings] for rings in polygons
             ]
         else:
-            result["segmentation"] = [
+            annotation["bbox"] = bbox
+            annotation["area"] = area
+            annotation["segmentation"] = [
                 [_round(value) for point in rings[0] for value in point] for rings in polygons
             ]
-        return result
+        return True
 
-    @staticmethod
-    def _simple_polygon(points: list[Point], width: int, height: int) -> dict[str, Any] | None:
-        """One ring given as ``polygon`` points: what the ``polygons`` case gives for a single ring."""
-        if len(points) < 3:
-            return None
-        # One pass over the ring (a polygon has a handful of points, so one loop costs less than several list
-        # comprehensions): pixel coordinates, their rounded values and the shoelace sum.
-        xs: list[float] = []
-        ys: list[float] = []
-        flat: list[float] = []
-        last = points[-1]
-        x_prev, y_prev = last.x * width, last.y * height
-        twice_area = 0.0
-        for point in points:
-            x = point.x * width
-            y = point.y * height
-            twice_area += x_prev * y - x * y_prev
-            x_prev = x
-            y_prev = y
-            xs.append(x)
-            ys.append(y)
-            flat.append(_floor(x * _SCALE + 0.5) / _SCALE)
-            flat.append(_floor(y * _SCALE + 0.5) / _SCALE)
-        return {"bbox": _bbox_of_xy(xs, ys), "area": _round(abs(twice_area) / 2.0), "segmentation": [flat]}
-
-    def _polyline(self, obj: LabelObject, category: _Category, width: int, height: int):
+    def _polyline(self, obj: LabelObject, category: _Category, width: int, height: int, annotation: dict):
         points = [(p.x * width, p.y * height) for p in _point_list(obj.polyline)]
         if len(points) < 2:
             return None
-        return {
-            "bbox": _bbox_of(points),
-            "area": 0.0,
-            "segmentation": self._empty_mask(width, height),
-            "encord_polyline": [_round(value) for point in points for value in point],
-        }
+        annotation["bbox"] = _bbox_of(points)
+        annotation["area"] = 0.0
+        annotation["segmentation"] = self._empty_mask(width, height)
+        annotation["encord_polyline"] = [_round(value) for point in points for value in point]
+        return True
 
-    def _point(self, obj: LabelObject, category: _Category, width: int, height: int):
+    def _point(self, obj: LabelObject, category: _Category, width: int, height: int, annotation: dict):
         raw = obj.point
         point = raw["0"] if type(raw) is dict else raw[0]
         x = _floor(point.x * width * _SCALE + 0.5) / _SCALE
         y = _floor(point.y * height * _SCALE + 0.5) / _SCALE
-        return {
-            "bbox": [x, y, 0.0, 0.0],
-            "area": 0.0,
-            "segmentation": self._empty_mask(width, height),
-            "keypoints": [x, y, 2],
-            "num_keypoints": 1,
-        }
+        annotation["bbox"] = [x, y, 0.0, 0.0]
+        annotation["area"] = 0.0
+        annotation["segmentation"] = self._empty_mask(width, height)
+        annotation["keypoints"] = [x, y, 2]
+        annotation["num_keypoints"] = 1
+        return True
 
-    def _skeleton(self, obj: LabelObject, category: _Category, width: int, height: int):
+    def _skeleton(self, obj: LabelObject, category: _Category, width: int, height: int, annotation: dict):
         vertices = _point_list(obj.skeleton)
         if not vertices:
             return None
@@ -608,15 +588,14 @@ class CocoConverter:
                 ]
         shown = [(keypoints[i], keypoints[i + 1]) for i in range(0, len(keypoints), 3) if keypoints[i + 2]]
         bbox = _bbox_of(shown) if shown else [0.0, 0.0, 0.0, 0.0]
-        return {
-            "bbox": bbox,
-            "area": _round(bbox[2] * bbox[3]),
-            "segmentation": self._empty_mask(width, height),
-            "keypoints": keypoints,
-            "num_keypoints": len(shown),
-        }
+        annotation["bbox"] = bbox
+        annotation["area"] = _round(bbox[2] * bbox[3])
+        annotation["segmentation"] = self._empty_mask(width, height)
+        annotation["keypoints"] = keypoints
+        annotation["num_keypoints"] = len(shown)
+        return True
 
-    def _bitmask(self, obj: LabelObject, category: _Category, width: int, height: int):
+    def _bitmask(self, obj: LabelObject, category: _Category, width: int, height: int, annotation: dict):
         bitmask = obj.bitmask
         mask_width = int(bitmask.width or width)
         rows = row_intervals_from_row_major_counts(
@@ -629,12 +608,39 @@ class CocoConverter:
         )
         area, bbox = mask_extent(rows)
         counts = column_major_counts(rows, height=height, width=width)
-        return {
-            "bbox": bbox,
-            "area": area,
-            "segmentation": {"size": [height, width], "counts": encode_counts(counts)},
-            "iscrowd": 1,
-        }
+        annotation["bbox"] = bbox
+        annotation["area"] = area
+        annotation["segmentation"] = {"size": [height, width], "counts": encode_counts(counts)}
+        annotation["iscrowd"] = 1
+        return True
+
+
+def _simple_polygon(points: list[Point], width: int, height: int, annotation: dict) -> bool | None:
+    """One ring given as ``polygon`` points: what the ``polygons`` case gives for a single ring."""
+    if len(points) < 3:
+        return None
+    # One pass over the ring (a polygon has a handful of points, so one loop costs less than several list
+    # comprehensions): pixel coordinates, their rounded values and the shoelace sum.
+    xs: list[float] = []
+    ys: list[float] = []
+    flat: list[float] = []
+    last = points[-1]
+    x_prev, y_prev = last.x * width, last.y * height
+    twice_area = 0.0
+    for point in points:
+        x = point.x * width
+        y = point.y * height
+        twice_area += x_prev * y - x * y_prev
+        x_prev = x
+        y_prev = y
+        xs.append(x)
+        ys.append(y)
+        flat.append(_floor(x * _SCALE + 0.5) / _SCALE)
+        flat.append(_floor(y * _SCALE + 0.5) / _SCALE)
+    annotation["bbox"] = _bbox_of_xy(xs, ys)
+    annotation["area"] = _round(abs(twice_area) / 2.0)
+    annotation["segmentation"] = [flat]
+    return True
 
 
 _SHAPES = {
