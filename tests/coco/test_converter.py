@@ -24,6 +24,7 @@ from tests.coco.label_data import (
     image_group_row,
     image_objects,
     image_row,
+    obj,
     points,
     sky_mask,
     video_row,
@@ -320,13 +321,42 @@ def test_a_malformed_object_is_skipped_and_counted_the_rest_of_its_row_converted
     assert document["annotations"] == reference["annotations"], "the valid objects convert as before"
 
 
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity"])
+def test_coordinates_that_are_not_finite_numbers_are_skipped_and_counted(bad):
+    """Text such as "NaN" decodes to a float that is not finite: no shape may write it as a coordinate."""
+    row = image_row()
+    extra = [
+        obj("bounding_box", "fh-box", "o-nf-box", boundingBox={"x": bad, "y": 0.2, "w": 0.25, "h": 0.5}),
+        obj(
+            "rotatable_bounding_box",
+            "fh-rbb",
+            "o-nf-rbb",
+            rotatableBoundingBox={"x": 0.5, "y": bad, "w": 0.2, "h": 0.2, "theta": 0.0},
+        ),
+        obj("polygon", "fh-poly", "o-nf-poly", polygon=points(0.1, 0.1, bad, 0.1, 0.4, 0.5)),
+        obj("polygon", "fh-poly", "o-nf-rings", polygons=[[[0.1, 0.1, 0.4, 0.1, 0.4, bad]]]),
+        obj("polyline", "fh-line", "o-nf-line", polyline=points(0.0, bad, 0.5, 0.5)),
+        obj("point", "fh-point", "o-nf-point", point={"0": {"x": bad, "y": 0.75}}),
+        obj(
+            "skeleton",
+            "fh-skel",
+            "o-nf-skel",
+            skeleton={"0": {"x": bad, "y": 0.3, "name": "foot", "featureHash": "v-foot"}},
+        ),
+    ]
+    row["data_units"]["dh-image"]["labels"]["objects"] += extra
+    converter, document = convert(row)
+    assert converter.stats.as_dict()["skipped_invalid_geometry"] == len(extra)
+    assert document["annotations"] == convert(image_row())[1]["annotations"]
+
+
 def test_numbers_given_as_text_are_read_as_numbers():
     row = image_row()
     unit = row["data_units"]["dh-image"]
     unit["width"], unit["height"] = str(WIDTH), str(HEIGHT)
-    for obj in unit["labels"]["objects"]:
-        if "boundingBox" in obj:
-            obj["boundingBox"] = {key: str(value) for key, value in obj["boundingBox"].items()}
+    for labelled in unit["labels"]["objects"]:
+        if "boundingBox" in labelled:
+            labelled["boundingBox"] = {key: str(value) for key, value in labelled["boundingBox"].items()}
     assert convert(row)[1]["annotations"] == convert(image_row())[1]["annotations"]
 
 
