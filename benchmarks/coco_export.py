@@ -8,11 +8,11 @@ One command::
 
 Each size gets its own emulator (``scale`` seed: every row labelled, ``--objects`` boxes, polygons and points
 per image), started as a separate process so that its memory is not counted. Each measurement runs in a fresh
-child process that imports its exporter (timed apart), then reports the export's wall time, its peak resident
-memory (``ru_maxrss``), its resident memory after the imports, and the HTTP requests it sent (counted by wrapping ``requests.Session.send``). Each emulator
-first serves one untimed export, so that no measured run pays for the emulator's first generation of its
-rows; then ours runs ``--repeat`` times, half before and half after the SDK's one run, and the median of ours
-is reported.
+child process that imports its exporter (timed apart), then reports the export's wall time, its peak
+resident memory (``ru_maxrss``), its resident memory after the imports, and the HTTP requests it sent
+(counted by wrapping ``requests.Session.send``). Each emulator first serves one untimed export, so that no
+measured run pays for the emulator's first generation of its rows; then ours runs ``--repeat`` times, half
+before and half after the SDK's one run, and the median of ours is reported.
 
 The SDK's exporter needs ``encord[coco]`` (OpenCV, shapely, pycocotools, ``numpy<2``), which this package does
 not depend on. ``--setup-sdk`` installs it into ``benchmarks/.venv-sdk``; without that environment the SDK
