@@ -526,20 +526,16 @@ class CocoConverter:
         if not polygons:
             return None
         area = sum(_ring_area(rings[0]) - sum(_ring_area(hole) for hole in rings[1:]) for rings in polygons)
-        bbox = _bbox_of(point for rings in polygons for point in rings[0])
-        area = _round(area)
+        annotation["bbox"] = _bbox_of(point for rings in polygons for point in rings[0])
+        annotation["area"] = _round(area)
         if any(len(rings) > 1 for rings in polygons):
             mask = rasterise_polygons(polygons, height=height, width=width)
             counts = column_major_counts(mask, height=height, width=width)
-            annotation["bbox"] = bbox
-            annotation["area"] = area
             annotation["segmentation"] = {"size": [height, width], "counts": encode_counts(counts)}
             annotation["encord_polygons"] = [
                 [[_round(value) for point in ring for value in point] for ring in rings] for rings in polygons
             ]
         else:
-            annotation["bbox"] = bbox
-            annotation["area"] = area
             annotation["segmentation"] = [
                 [_round(value) for point in rings[0] for value in point] for rings in polygons
             ]

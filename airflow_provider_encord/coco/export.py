@@ -398,19 +398,8 @@ def write_coco(
         object_classes = [object_classes]
     converter = CocoConverter(project.ontology_structure.to_dict(), object_classes=object_classes)
     feature_hashes = converter.feature_hashes if object_classes is not None else None
-    with gc_paused():
-        return _export(project, out, filters, converter, feature_hashes)
-
-
-def _export(
-    project: Project,
-    out: IO[bytes],
-    filters: _Filters,
-    converter: CocoConverter,
-    feature_hashes: set[str] | None,
-) -> dict[str, Any]:
-    """The body of :func:`write_coco`, its arguments checked."""
-    with Sessions() as sessions:  # one connection per read under way, not one per read
+    # One connection per read under way, not one per read.
+    with gc_paused(), Sessions() as sessions:
         return _write(project, out, filters, converter, feature_hashes, sessions)
 
 
@@ -422,6 +411,7 @@ def _write(
     feature_hashes: set[str] | None,
     sessions: Sessions,
 ) -> dict[str, Any]:
+    """The body of :func:`write_coco`, its arguments checked."""
     counts = {"skipped_unlabelled": 0, "skipped_filtered": 0, "label_rows_listed": 0, "label_row_requests": 0}
     hashes = _listed_label_hashes(project, filters, counts, sessions)
     info = {
